@@ -1,0 +1,237 @@
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Max, OuterRef, Subquery, Sum
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts import services
+from accounts.models import Account, OutboundEmail, SecurityEvent
+
+PROFILE_FIELDS = ["full_name", "office", "title", "phone", "email"]
+
+
+def _attempts_for(outer_field):
+    return AccessAttempt.objects.filter(
+        username=OuterRef(outer_field),
+        attempt_time__gte=timezone.now() - settings.AXES_COOLOFF_TIME,
+    ).values("username")
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    """Helpdesk's view of accounts: search, lock state, unlock. Helpdesk edits profile fields
+    only; passwords, staff and superuser flags, groups and permissions are the superuser's."""
+
+    change_form_template = "admin/accounts/account/change_form.html"
+    list_display = [
+        "username",
+        "full_name",
+        "unit",
+        "role",
+        "state",
+        "email",
+        "last_login",
+        "locked_until",
+    ]
+    list_filter = ["state", "role", "unit__side", "is_staff"]
+    list_select_related = ["unit"]
+    search_fields = ["username", "full_name", "email", "unit__code", "unit__name"]
+    ordering = ["username"]
+    actions = ["unlock_selected"]
+    list_per_page = 50
+
+    def get_queryset(self, request):
+        attempts = _attempts_for("username")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                recent_failures=Subquery(
+                    attempts.annotate(total=Sum("failures_since_start")).values("total")[:1]
+                ),
+                last_failure=Subquery(
+                    attempts.annotate(last=Max("attempt_time")).values("last")[:1]
+                ),
+            )
+        )
+
+    @admin.display(description=gettext_lazy("鎖定至"))
+    def locked_until(self, account):
+        failures = getattr(account, "recent_failures", None)
+        if failures is None:
+            state = services.lock_state(account.username)
+            until = state.locked_until
+        elif failures >= settings.AXES_FAILURE_LIMIT:
+            until = account.last_failure + settings.AXES_COOLOFF_TIME
+        else:
+            until = None
+        return date_format(timezone.localtime(until), "Y-m-d H:i") if until else "—"
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (None, {"fields": ["username", "unit", "local_part", "role", "state"]}),
+            (_("個人資料"), {"fields": PROFILE_FIELDS}),
+            (
+                _("時間"),
+                {
+                    "fields": [
+                        "date_joined",
+                        "activated_at",
+                        "password_changed_at",
+                        "last_login",
+                        "locked_until",
+                    ]
+                },
+            ),
+        ]
+        if request.user.is_superuser:
+            fieldsets.append(
+                (
+                    _("管理權限"),
+                    {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]},
+                )
+            )
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = [
+            "username",
+            "unit",
+            "local_part",
+            "role",
+            "state",
+            "date_joined",
+            "activated_at",
+            "password_changed_at",
+            "last_login",
+            "locked_until",
+        ]
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return fixed + PROFILE_FIELDS
+        return fixed
+
+    def has_add_permission(self, request):
+        # Accounts are created through the services (create_main_account, the holder's pages)
+        # so that every account gets its set-password mail and security event.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # people who leave are disabled, never deleted
+
+    def has_unlock_permission(self, request):
+        return request.user.has_perm("accounts.unlock_account")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            services.record_security_event(
+                kind=SecurityEvent.Kind.PROFILE_CHANGED,
+                account=obj,
+                request=request,
+                detail={"fields": sorted(form.changed_data)},
+            )
+
+    @admin.action(description=gettext_lazy("解除鎖定所選帳號"), permissions=["unlock"])
+    def unlock_selected(self, request, queryset):
+        for account in queryset:
+            services.unlock(username=account.username, actor=request.user, request=request)
+        self.message_user(
+            request, _("已解除 %(count)d 個帳號的鎖定。") % {"count": queryset.count()}
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/unlock/",
+                self.admin_site.admin_view(self.unlock_view),
+                name="accounts_account_unlock",
+            ),
+            *super().get_urls(),
+        ]
+
+    def unlock_view(self, request, object_id):
+        return _unlock_view(self, request, object_id)
+
+
+@require_POST
+def _unlock_view(model_admin, request, object_id):
+    if not model_admin.has_unlock_permission(request):
+        raise PermissionDenied
+    account = get_object_or_404(Account, pk=object_id)
+    services.unlock(username=account.username, actor=request.user, request=request)
+    messages.success(
+        request, _("已解除 %(username)s 的鎖定，可以立即登入。") % {"username": account.username}
+    )
+    return redirect(reverse("admin:accounts_account_change", args=[account.pk]))
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "kind",
+        "to_address",
+        "subject",
+        "status",
+        "attempts",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["status", "kind"]
+    list_select_related = ["account"]
+    search_fields = ["to_address", "subject", "account__username"]
+    date_hierarchy = "created_at"
+    actions = ["resend_selected"]
+    readonly_fields = [f.name for f in OutboundEmail._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_resend_permission(self, request):
+        return request.user.has_perm("accounts.resend_outboundemail")
+
+    @admin.action(description=gettext_lazy("重寄所選信件"), permissions=["resend"])
+    def resend_selected(self, request, queryset):
+        for row in queryset:
+            try:
+                services.resend_outbound_email(
+                    outbound_email=row, actor=request.user, request=request
+                )
+            except ValidationError as error:
+                self.message_user(
+                    request, f"#{row.pk} {row.to_address}：{error.messages[0]}", messages.WARNING
+                )
+            else:
+                self.message_user(request, _("#%(id)d 已重新排入寄送。") % {"id": row.pk})
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "username", "actor", "ip_address", "user_agent"]
+    list_filter = ["kind"]
+    list_select_related = ["actor"]
+    search_fields = ["username", "ip_address"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in SecurityEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

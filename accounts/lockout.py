@@ -1,0 +1,52 @@
+"""The 3-strike, 15-minute lockout per login name, on django-axes (SECURITY.md)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.db.models import Max, Sum
+from django.utils import timezone
+
+from accounts.models import normalize_login_name
+
+
+def username_for_lockout(request, credentials):
+    """Axes counts per normalized login name, so ``010300_Test01`` and ``010300_test01`` share
+    one counter, and unknown names count exactly like known ones."""
+    if credentials and credentials.get("username") is not None:
+        return normalize_login_name(credentials["username"])
+    data = getattr(request, "data", None) or request.POST
+    return normalize_login_name(data.get("username"))
+
+
+def lockout_response(request, original_response, credentials):
+    """The sign-in view renders the lockout message itself; keep its page."""
+    if original_response is not None:
+        return original_response
+    from accounts.views import render_locked_sign_in
+
+    return render_locked_sign_in(request, credentials)
+
+
+@dataclass(frozen=True)
+class LockState:
+    failures: int
+    locked_until: datetime | None
+
+    @property
+    def locked(self) -> bool:
+        return self.locked_until is not None
+
+
+def lock_state(username: str, now=None) -> LockState:
+    """Failures counted for a login name within the cool-off, and when its lock ends."""
+    now = now or timezone.now()
+    since = now - settings.AXES_COOLOFF_TIME
+    totals = AccessAttempt.objects.filter(
+        username=normalize_login_name(username), attempt_time__gte=since
+    ).aggregate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
+    failures = totals["failures"] or 0
+    if failures >= settings.AXES_FAILURE_LIMIT:
+        return LockState(failures, totals["last"] + settings.AXES_COOLOFF_TIME)
+    return LockState(failures, None)

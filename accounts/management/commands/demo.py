@@ -1,0 +1,137 @@
+"""Demo data for a first run: two units, a pending main account with a set-password link,
+active accounts with known passwords, and a helpdesk member. Safe to run again."""
+
+import re
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Account
+from accounts.services import Profile, create_main_account, issue_set_password_link
+from portal import emails
+from schools.models import Unit
+
+DEMO_PASSWORD = "Demo-Portal-2026!tw"
+UNITS = [
+    ("010300", "國立示範高級中學", Unit.Side.SCHOOL),
+    ("010301", "市立和平高級中學", Unit.Side.SCHOOL),
+    ("MOE001", "教育部國民及學前教育署", Unit.Side.ADMIN),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo data set (idempotent) and print how to sign in."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            units = {}
+            for code, name, side in UNITS:
+                units[code], _ = Unit.objects.update_or_create(
+                    code=code, defaults={"name": name, "side": side}
+                )
+            main = self._pending_main(units["010300"])
+            active = [
+                self._active(
+                    units["010301"], "principal", "陳美玲", Account.Role.MAIN, "秘書室", "秘書"
+                ),
+                self._active(
+                    units["010301"], "teacher01", "林志明", Account.Role.SUB, "教務處", "註冊組長"
+                ),
+                self._active(
+                    units["MOE001"], "reviewer", "張雅婷", Account.Role.SUB, "高中職組", "審查委員"
+                ),
+            ]
+            helpdesk = self._helpdesk()
+        self._print(main, active, helpdesk)
+
+    def _pending_main(self, unit):
+        main = Account.objects.filter(unit=unit, role=Account.Role.MAIN).first()
+        if main is None:
+            return create_main_account(
+                unit=unit,
+                local_part="admin01",
+                profile=Profile(
+                    "王小明", "教務處", "教務主任", "049-2910960#3765", "wang.admin01@demo.edu.tw"
+                ),
+            )
+        if main.state == Account.State.PENDING:
+            # Links are stored hashed, so the old one cannot be shown again: send a fresh one.
+            emails.account_created(account=main, link=issue_set_password_link(account=main))
+        return main
+
+    def _active(self, unit, local, name, role, office, title):
+        account, created = Account.objects.get_or_create(
+            username=f"{unit.code}_{local}".lower(),
+            defaults={
+                "unit": unit,
+                "local_part": local,
+                "role": role,
+                "full_name": name,
+                "office": office,
+                "title": title,
+                "phone": "049-2910960#3971",
+                "email": f"{local}@demo.edu.tw",
+                "state": Account.State.ACTIVE,
+            },
+        )
+        if created:
+            account.set_password(DEMO_PASSWORD)
+            account.save()
+        return account
+
+    def _helpdesk(self):
+        account, created = Account.objects.get_or_create(
+            username="helpdesk",
+            defaults={
+                "local_part": "helpdesk",
+                "full_name": "客服人員",
+                "email": "helpdesk@demo.edu.tw",
+                "is_staff": True,
+                "state": Account.State.ACTIVE,
+            },
+        )
+        if created:
+            account.set_password(DEMO_PASSWORD)
+            account.save()
+            account.groups.add(Group.objects.get(name="Helpdesk"))
+        return account
+
+    def _print(self, main, active, helpdesk):
+        out = self.stdout.write
+        out("")
+        out(self.style.SUCCESS("Demo data ready. Sign in at http://127.0.0.1:8000/"))
+        out(f"  Every demo password: {DEMO_PASSWORD}")
+        for account in active:
+            role = account.get_role_display()
+            out(f"  {account.username:<22} {account.full_name}  ({account.unit.name}, {role})")
+        out(f"  {helpdesk.username:<22} {helpdesk.full_name}  (Helpdesk, /admin/)")
+        if main.state == Account.State.PENDING:
+            out("")
+            out(f"  Pending main account {main.username} ({main.full_name}) has no password yet.")
+            found = _newest_mail_for(main)
+            if found:
+                path, link = found
+                out(f"  Its account-created mail: {path}")
+                out(f"  Set its password here:    {link}")
+            else:
+                out("  Its account-created mail went to your SMTP server (EMAIL_URL).")
+        out("")
+
+
+def _newest_mail_for(account):
+    """The embedded default keeps every mail under var/mail; find the newest for this account."""
+    folder = Path(settings.EMAIL_FILE_PATH)
+    for path in sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True):
+        message = message_from_bytes(path.read_bytes(), policy=default_policy)
+        if message["To"] != account.email:
+            continue
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        match = re.search(r"https?://\S+/ckverifycode/\S+/", text)
+        if match:
+            return path, match.group(0)
+    return None

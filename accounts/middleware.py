@@ -1,0 +1,44 @@
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.utils.translation import gettext as _
+
+TOUCH_EVERY_SECONDS = 60
+
+
+class IdleTimeoutMiddleware:
+    """End a signed-in session after SESSION_IDLE_MINUTES without a request.
+
+    The last-seen time is written at most once a minute, so an active user does not cost a
+    session write on every request.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = int(time.time())
+            last_seen = request.session.get("last_seen", now)
+            if now - last_seen > settings.SESSION_IDLE_MINUTES * 60:
+                from accounts.models import SecurityEvent
+                from accounts.services import record_security_event
+
+                account = request.user
+                logout(request)
+                record_security_event(
+                    kind=SecurityEvent.Kind.SESSION_EXPIRED,
+                    account=account,
+                    actor=account,
+                    request=request,
+                )
+                messages.info(
+                    request,
+                    _("您已閒置超過 %(minutes)d 分鐘，系統已自動登出，請重新登入。")
+                    % {"minutes": settings.SESSION_IDLE_MINUTES},
+                )
+            elif now - last_seen >= TOUCH_EVERY_SECONDS or "last_seen" not in request.session:
+                request.session["last_seen"] = now
+        return self.get_response(request)

@@ -1,0 +1,298 @@
+import hashlib
+import secrets
+import unicodedata
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+LOCAL_PART_PATTERN = r"^[a-z0-9.\-]{2,30}\Z"
+local_part_validator = RegexValidator(
+    LOCAL_PART_PATTERN,
+    _("帳號只能使用英文、數字、「.」、「-」，長度 2 到 30 個字元。"),
+)
+
+
+def normalize_login_name(value: str | None) -> str:
+    """What a person typed as a login name, as stored: NFKC (full-width to half-width), trimmed,
+    lowercase. ``０１０３００＿Ｔｅｓｔ01 `` becomes ``010300_test01``."""
+    return unicodedata.normalize("NFKC", value or "").strip().lower()
+
+
+def hash_secret(value: str) -> str:
+    """Tokens and codes are stored as SHA-256: they are random and long, so a fast hash is
+    enough, and a lookup by hash needs no per-row salt."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class AccountManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        return self.get(username=normalize_login_name(username))
+
+    def _create(self, username, email, password, **fields):
+        account = self.model(username=normalize_login_name(username), email=email, **fields)
+        account.local_part = account.local_part or account.username
+        if password:
+            account.set_password(password)
+            account.state = Account.State.ACTIVE
+        else:
+            account.set_unusable_password()
+        account.save(using=self._db)
+        return account
+
+    def create_user(self, username, email="", password=None, **fields):
+        fields.setdefault("is_staff", False)
+        fields.setdefault("is_superuser", False)
+        return self._create(username, email, password, **fields)
+
+    def create_superuser(self, username, email="", password=None, **fields):
+        fields.update(is_staff=True, is_superuser=True)
+        return self._create(username, email, password, **fields)
+
+
+class Account(AbstractBaseUser, PermissionsMixin):
+    """A person's portal account. ``username`` is the full login name ``{unit code}_{local}``
+    in lowercase; staff accounts without a unit (operators, helpdesk) use a plain name."""
+
+    class Role(models.TextChoices):
+        MAIN = "main", _("主帳號")
+        SUB = "sub", _("子帳號")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("待開通")
+        ACTIVE = "active", _("啟用")
+        DISABLED = "disabled", _("停用")
+
+    username = models.CharField(_("帳號"), max_length=41, unique=True)
+    unit = models.ForeignKey(
+        "schools.Unit",
+        verbose_name=_("單位"),
+        on_delete=models.PROTECT,
+        related_name="accounts",
+        null=True,
+        blank=True,
+    )
+    local_part = models.CharField(_("個人帳號"), max_length=41)
+    role = models.CharField(_("角色"), max_length=10, choices=Role.choices, default=Role.SUB)
+    state = models.CharField(_("狀態"), max_length=10, choices=State.choices, default=State.PENDING)
+    full_name = models.CharField(_("姓名"), max_length=50)
+    office = models.CharField(_("處室名稱"), max_length=50, blank=True)
+    title = models.CharField(_("職稱"), max_length=50, blank=True)
+    phone = models.CharField(_("電話(分機)"), max_length=30, blank=True)
+    email = models.EmailField(_("公務信箱"), max_length=254)
+    is_staff = models.BooleanField(_("可進入管理後台"), default=False)
+    date_joined = models.DateTimeField(_("建立時間"), default=timezone.now)
+    activated_at = models.DateTimeField(_("開通時間"), null=True, blank=True)
+    password_changed_at = models.DateTimeField(_("密碼設定時間"), null=True, blank=True)
+
+    objects = AccountManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email", "full_name"]
+
+    class Meta:
+        verbose_name = _("帳號")
+        verbose_name_plural = _("帳號")
+        ordering = ["username"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(username=Lower("username")), name="account_username_lowercase"
+            ),
+            models.UniqueConstraint(
+                fields=["unit"], condition=Q(role="main"), name="account_one_main_per_unit"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["main", "sub"]), name="account_role_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "active", "disabled"]), name="account_state_known"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["unit", "state"], name="account_unit_state"),
+            models.Index(Lower("email"), name="account_email_lower"),
+        ]
+        permissions = [("unlock_account", _("可解除帳號鎖定"))]
+
+    def __str__(self):
+        return f"{self.username} {self.full_name}".strip()
+
+    def save(self, *args, **kwargs):
+        self.username = normalize_login_name(self.username)
+        super().save(*args, **kwargs)
+
+    # Django's authentication asks ``is_active``: a disabled account cannot sign in, and its
+    # open sessions stop working at the next request.
+    @property
+    def is_active(self) -> bool:
+        return self.state != self.State.DISABLED
+
+    @property
+    def is_main(self) -> bool:
+        return self.role == self.Role.MAIN
+
+    @property
+    def is_admin_side(self) -> bool:
+        """Admin-side and staff accounts get the stricter rules (12 characters, two-factor)."""
+        return self.unit is None or self.unit.is_admin_side
+
+    def get_full_name(self):
+        return self.full_name
+
+    def get_short_name(self):
+        return self.full_name
+
+
+class SetPasswordToken(models.Model):
+    """A single-use link ``/ckverifycode/<token>/``. Only the SHA-256 of the token is kept."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="set_password_tokens"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("設定密碼連結")
+        verbose_name_plural = _("設定密碼連結")
+
+    def __str__(self):
+        return f"{self.account.username} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @staticmethod
+    def new_token() -> str:
+        return secrets.token_urlsafe(32)
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.used_at is None and self.revoked_at is None and now < self.expires_at
+
+
+class PasswordHistory(models.Model):
+    """The hashes of an account's recent passwords, for the "not one of the last 3" rule."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="password_history")
+    password_hash = models.CharField(max_length=256)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("密碼紀錄")
+        verbose_name_plural = _("密碼紀錄")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "-created_at"], name="password_history_recent")]
+
+    def __str__(self):
+        return f"{self.account.username} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class OutboundEmail(models.Model):
+    """The outbox: every mail is a row first, then the Celery task sends it after commit."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("等待寄送")
+        SENDING = "sending", _("寄送中")
+        SENT = "sent", _("已寄出")
+        FAILED = "failed", _("寄送失敗")
+
+    kind = models.CharField(_("信件種類"), max_length=50)
+    account = models.ForeignKey(
+        Account,
+        verbose_name=_("帳號"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="outbound_emails",
+    )
+    to_address = models.EmailField(_("收件人"), max_length=254)
+    subject = models.CharField(_("主旨"), max_length=200)
+    body_text = models.TextField(_("內文"))
+    body_html = models.TextField(_("HTML 內文"), blank=True)
+    carries_secret = models.BooleanField(_("含連結或驗證碼"), default=False)
+    status = models.CharField(
+        _("狀態"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("嘗試次數"), default=0)
+    last_error = models.TextField(_("最後錯誤"), blank=True)
+    created_at = models.DateTimeField(_("建立時間"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(_("下次寄送"), default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("寄出時間"), null=True, blank=True)
+    body_cleared_at = models.DateTimeField(_("內文清除時間"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("寄件匣")
+        verbose_name_plural = _("寄件匣")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["account", "-created_at"], name="outbox_account_recent"),
+        ]
+        permissions = [("resend_outboundemail", _("可重寄信件"))]
+
+    def __str__(self):
+        return f"{self.subject} → {self.to_address}"
+
+
+class SecurityEvent(models.Model):
+    """One row per security-relevant action (SPEC section 11). Never edited."""
+
+    class Kind(models.TextChoices):
+        SIGN_IN_SUCCEEDED = "sign_in_succeeded", _("登入成功")
+        SIGN_IN_FAILED = "sign_in_failed", _("登入失敗")
+        SIGN_IN_REFUSED_LOCKED = "sign_in_refused_locked", _("鎖定中拒絕登入")
+        LOCKED_OUT = "locked_out", _("帳號鎖定")
+        UNLOCKED = "unlocked", _("解除鎖定")
+        SIGNED_OUT = "signed_out", _("登出")
+        SESSION_EXPIRED = "session_expired", _("閒置逾時登出")
+        ACCOUNT_CREATED = "account_created", _("建立帳號")
+        SET_PASSWORD_LINK_SENT = "set_password_link_sent", _("寄送設定密碼連結")
+        PASSWORD_SET = "password_set", _("設定密碼")
+        MAIL_RESENT = "mail_resent", _("重寄信件")
+        PROFILE_CHANGED = "profile_changed", _("修改個人資料")
+
+    kind = models.CharField(_("事件"), max_length=40, choices=Kind.choices)
+    account = models.ForeignKey(
+        Account,
+        verbose_name=_("帳號"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="security_events",
+    )
+    username = models.CharField(_("登入名稱"), max_length=150, blank=True)
+    actor = models.ForeignKey(
+        Account,
+        verbose_name=_("操作者"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="security_events_acted",
+    )
+    ip_address = models.GenericIPAddressField(_("來源位址"), null=True, blank=True)
+    user_agent = models.CharField(_("瀏覽器"), max_length=300, blank=True)
+    detail = models.JSONField(_("細節"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("時間"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("安全事件")
+        verbose_name_plural = _("安全事件")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at"], name="security_event_recent"),
+            models.Index(fields=["account", "-created_at"], name="security_event_account"),
+            models.Index(fields=["username", "-created_at"], name="security_event_username"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.username}"

@@ -1,0 +1,71 @@
+"""Every mail the portal sends: one function per mail, three templates per mail
+(templates/emails/<name>.subject.txt, .txt, .html). Each writes an outbox row; the Celery
+task sends it after the surrounding transaction commits. Nothing else sends mail."""
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+from kombu.exceptions import KombuError
+
+logger = logging.getLogger(__name__)
+
+MAIL_LANGUAGE = "zh-hant"
+
+
+def _queue(*, name, to, context, account=None, carries_secret=False):
+    from accounts.models import OutboundEmail
+
+    context = {
+        "platform_name": settings.PLATFORM_NAME,
+        "base_url": settings.PORTAL_BASE_URL,
+        "helpdesk_phone": settings.HELPDESK_PHONE,
+        "helpdesk_email": settings.HELPDESK_EMAIL,
+        **context,
+    }
+    with translation.override(MAIL_LANGUAGE):
+        subject = render_to_string(f"emails/{name}.subject.txt", context).strip()
+        body_text = render_to_string(f"emails/{name}.txt", context)
+        body_html = render_to_string(f"emails/{name}.html", context)
+    row = OutboundEmail.objects.create(
+        kind=name,
+        account=account,
+        to_address=to,
+        subject=" ".join(subject.split()),
+        body_text=body_text,
+        body_html=body_html,
+        carries_secret=carries_secret,
+    )
+    transaction.on_commit(lambda: dispatch(row.pk))
+    return row
+
+
+def dispatch(outbound_email_id: int) -> None:
+    """Hand a row to Celery. If the broker is down the row stays queued and the outbox sweep
+    (Celery beat, or ``manage.py sweep_outbox``) sends it later: the request still succeeds."""
+    from accounts.tasks import send_outbound_email
+
+    try:
+        send_outbound_email.delay(outbound_email_id)
+    except (KombuError, OSError) as error:
+        logger.warning(
+            "broker unavailable; outbox row %s waits for the sweep: %s", outbound_email_id, error
+        )
+
+
+def account_created(*, account, link):
+    """註冊會員成功通知: the account's profile and its set-password link."""
+    return _queue(
+        name="account_created",
+        to=account.email,
+        context={
+            "account": account,
+            "unit": account.unit,
+            "link": link,
+            "link_hours": settings.SET_PASSWORD_LINK_HOURS,
+        },
+        account=account,
+        carries_secret=True,
+    )

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy
+
+from accounts import views as account_views
+from portal import views
+
+admin.site.site_header = gettext_lazy("資料填報整合平臺 管理後台")
+admin.site.site_title = gettext_lazy("資料填報整合平臺 管理後台")
+admin.site.index_title = gettext_lazy("客服與系統管理")
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("", include("accounts.urls")),
+    path("healthz", views.healthz, name="healthz"),
+    path("captcha/", include("captcha.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    # The admin's own login form would bypass the captcha and lockout.
+    path("admin/login/", account_views.admin_login, name="admin-login"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,86 @@
+/* Small progressive enhancements; every form works without this file. */
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  function onReady(fn) {
+    if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
+  }
+
+  // "更換驗證碼": ask simple-captcha for a new challenge without reloading the form.
+  function setUpCaptcha(box) {
+    var button = box.querySelector("[data-captcha-refresh]");
+    if (!button) return;
+    button.addEventListener("click", function () {
+      var request = new XMLHttpRequest();
+      request.open("GET", button.getAttribute("data-captcha-refresh"));
+      request.setRequestHeader("X-Requested-With", "XMLHttpRequest");
+      request.onload = function () {
+        if (request.status !== 200) return;
+        var data = JSON.parse(request.responseText);
+        box.querySelector("input[type=hidden]").value = data.key;
+        box.querySelector("[data-captcha-image]").src = data.image_url;
+        var audio = box.querySelector("[data-captcha-audio]");
+        if (audio && data.audio_url) audio.href = data.audio_url;
+        var text = box.querySelector("input[type=text]");
+        text.value = "";
+        text.focus();
+      };
+      request.send();
+    });
+  }
+
+  // "顯示密碼"
+  function setUpShowPassword(box) {
+    var input = document.getElementById(box.getAttribute("data-show-password"));
+    if (!input) return;
+    box.addEventListener("change", function () { input.type = box.checked ? "text" : "password"; });
+  }
+
+  // 弱 / 中 / 強: zxcvbn (the same scorer the server uses) loaded only on password pages.
+  function setUpStrengthMeter(meter) {
+    var input = document.getElementById(meter.getAttribute("data-strength-for"));
+    var text = meter.querySelector(".strength__text");
+    if (!input) return;
+    var script = document.createElement("script");
+    script.src = meter.getAttribute("data-zxcvbn-src");
+    script.async = true;
+    document.head.appendChild(script);
+    function words() {
+      return Array.prototype.map.call(document.querySelectorAll("[data-user-word]"), function (el) {
+        return el.getAttribute("data-user-word");
+      });
+    }
+    function update() {
+      var value = input.value;
+      var level = 0;
+      if (value && window.zxcvbn) {
+        var score = window.zxcvbn(value.slice(0, 128), words()).score;
+        level = score >= 4 && value.length >= 12 ? 3 : score >= 3 ? 2 : 1;
+      } else if (value) {
+        level = 1;
+      }
+      meter.setAttribute("data-level", String(level));
+      text.textContent = level === 0 ? "—" : text.getAttribute(["", "data-weak", "data-medium", "data-strong"][level]);
+    }
+    input.addEventListener("input", update);
+    script.addEventListener("load", update);
+  }
+
+  function focusErrors() {
+    var summary = document.querySelector("[data-focus-on-load]");
+    if (summary) summary.focus();
+  }
+
+  function setUpAutosubmit(select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  }
+
+  onReady(function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-captcha]"), setUpCaptcha);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-show-password]"), setUpShowPassword);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-strength-for]"), setUpStrengthMeter);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-autosubmit]"), setUpAutosubmit);
+    focusErrors();
+  });
+})();
