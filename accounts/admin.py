@@ -3,13 +3,13 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Max, OuterRef, Subquery, Sum
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts.models import Account, OutboundEmail, SecurityEvent
@@ -64,11 +64,9 @@ class AccountAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("鎖定至"))
     def locked_until(self, account):
-        failures = getattr(account, "recent_failures", None)
-        if failures is None:
-            state = services.lock_state(account.username)
-            until = state.locked_until
-        elif failures >= settings.AXES_FAILURE_LIMIT:
+        if not hasattr(account, "recent_failures"):  # not loaded through get_queryset
+            until = services.locked_until(account.username)
+        elif (account.recent_failures or 0) >= settings.AXES_FAILURE_LIMIT:
             until = account.last_failure + settings.AXES_COOLOFF_TIME
         else:
             until = None
@@ -157,19 +155,17 @@ class AccountAdmin(admin.ModelAdmin):
         ]
 
     def unlock_view(self, request, object_id):
-        return _unlock_view(self, request, object_id)
-
-
-@require_POST
-def _unlock_view(model_admin, request, object_id):
-    if not model_admin.has_unlock_permission(request):
-        raise PermissionDenied
-    account = get_object_or_404(Account, pk=object_id)
-    services.unlock(username=account.username, actor=request.user, request=request)
-    messages.success(
-        request, _("已解除 %(username)s 的鎖定，可以立即登入。") % {"username": account.username}
-    )
-    return redirect(reverse("admin:accounts_account_change", args=[account.pk]))
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_unlock_permission(request):
+            raise PermissionDenied
+        account = get_object_or_404(Account, pk=object_id)
+        services.unlock(username=account.username, actor=request.user, request=request)
+        messages.success(
+            request,
+            _("已解除 %(username)s 的鎖定，可以立即登入。") % {"username": account.username},
+        )
+        return redirect(reverse("admin:accounts_account_change", args=[account.pk]))
 
 
 @admin.register(OutboundEmail)

@@ -16,6 +16,7 @@ MAX_LENGTH = 128
 HISTORY_SIZE = 3
 RUN_LENGTH = 4
 MIN_ZXCVBN_SCORE = 3
+ZXCVBN_MAX_LENGTH = 72  # zxcvbn's own limit
 
 # Keyboard rows and alphabets; a run of 4 in either direction is refused.
 SEQUENCES = (
@@ -156,8 +157,9 @@ def dictionary_words(user) -> list[str]:
 
 class GuessabilityValidator:
     def validate(self, password, user=None):
-        # zxcvbn's run time grows with the length; 128 characters is the policy's maximum.
-        result = zxcvbn(password[:MAX_LENGTH], user_inputs=dictionary_words(user))
+        # zxcvbn's run time grows with the length, and zxcvbn >= 4.5 raises ValueError past
+        # 72 characters: score the first 72 (a longer password's head decides its strength).
+        result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=dictionary_words(user))
         if result["score"] < MIN_ZXCVBN_SCORE:
             raise ValidationError(
                 _("密碼太常見或太容易猜到，請改用較長、較不規則的組合。"),

@@ -40,8 +40,9 @@ def password_rules():
     return [validator().get_help_text() for validator in POLICY]
 
 
-def _sign_in_page(request, form):
-    return render(request, "accounts/login.html", {"form": form, "next": _next_url(request)})
+def _sign_in_page(request, form, error=None):
+    context = {"form": form, "next": _next_url(request), "sign_in_error": error}
+    return render(request, "accounts/login.html", context)
 
 
 def _next_url(request):
@@ -104,8 +105,7 @@ def login_view(request):
     if result.succeeded:
         return redirect(_next_url(request) or "home")
     form = SignInForm(initial={"username": form.cleaned_data["username"]})
-    form.add_error(None, failure_message(result))
-    return _sign_in_page(request, form)
+    return _sign_in_page(request, form, error=failure_message(result))
 
 
 def render_locked_sign_in(request, credentials):
@@ -136,7 +136,8 @@ class LogoutView(auth_views.LogoutView):
 def set_password(request, token):
     found = services.find_set_password_token(token)
     if found is None:
-        return render(request, "accounts/set_password_invalid.html", status=404)
+        context = {"link_hours": settings.SET_PASSWORD_LINK_HOURS}
+        return render(request, "accounts/set_password_invalid.html", context, status=404)
     account = found.account
     form = SetPasswordForm(request.POST or None, account=account)
     if request.method == "POST" and form.is_valid():

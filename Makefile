@@ -1,0 +1,29 @@
+# The two commands a newcomer needs: `make run` and `make test`. `make lint` checks style.
+# Needs only Python 3.11 and pip: uv is bootstrapped into var/uv when it is not installed.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS ?= never
+UV := $(shell command -v uv 2>/dev/null || echo var/uv/bin/uv)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint install
+
+var/uv/bin/uv:
+	python3 -m venv var/uv
+	var/uv/bin/pip install --quiet uv
+
+install: $(if $(findstring var/uv,$(UV)),var/uv/bin/uv)
+	$(UV) sync --frozen --quiet
+	$(UV) run --frozen python manage.py compile_translations
+
+run: install
+	$(UV) run --frozen python manage.py migrate --noinput
+	$(UV) run --frozen python manage.py demo
+	$(UV) run --frozen python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(UV) run --frozen pytest
+
+lint: install
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .

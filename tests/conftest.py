@@ -1,0 +1,231 @@
+"""The cast and the tools every test shares.
+
+People: ``holder`` (main account of 010300), ``teacher`` (sub-account of 010300),
+``other_holder`` (main account of 010301), ``reviewer`` (admin-side sub-account of MOE001),
+``helpdesk`` (staff in the Helpdesk group), and the guest (an anonymous ``client``).
+
+The ``client`` fixture runs each request's on-commit callbacks when the request ends, as a
+real commit would, so mail queued by a request is in ``mail.outbox`` when it returns.
+"""
+
+import os
+import re
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from captcha.conf import settings as captcha_settings
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.test import Client, TestCase
+
+from accounts.models import Account
+from accounts.services import Profile, create_main_account
+from portal.celery import app as celery_app
+from schools.models import Unit
+
+# A password that satisfies every rule of the policy, on both sides.
+GOOD_PASSWORD = "Harbor#Lantern-Tide82"
+OTHER_GOOD_PASSWORD = "Mango!Orchard-Kettle57"
+
+LINK_PATTERN = re.compile(r"https?://[^\s\"<>]+/ckverifycode/([^/\s\"<>]+)/")
+
+
+class CommittingClient(Client):
+    """A test client whose requests end like real ones: on-commit callbacks (queued mail)
+    run when the request's transaction would have committed."""
+
+    def request(self, **request):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return super().request(**request)
+
+
+@pytest.fixture
+def client():
+    return CommittingClient()
+
+
+@pytest.fixture(autouse=True)
+def captcha_test_mode(monkeypatch):
+    """simple-captcha reads CAPTCHA_TEST_MODE once at import, so patch its settings module:
+    with it, the answer "PASSED" is accepted. Tests of the captcha itself use real_captcha."""
+    monkeypatch.setattr(captcha_settings, "CAPTCHA_TEST_MODE", True)
+
+
+@pytest.fixture
+def real_captcha(monkeypatch):
+    monkeypatch.setattr(captcha_settings, "CAPTCHA_TEST_MODE", False)
+
+
+@pytest.fixture(autouse=True)
+def eager_celery(request):
+    """Tasks run in-process unless the test asks for the live worker (live_services)."""
+    if request.node.get_closest_marker("live_services"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+CAPTCHA_OK = {"captcha_0": "test", "captcha_1": "PASSED"}
+
+
+def sign_in(client, username, password, **extra):
+    return client.post(
+        "/login/", {"username": username, "password": password, **CAPTCHA_OK, **extra}
+    )
+
+
+def link_token(message) -> str:
+    """The set-password token in a mail (text part)."""
+    match = LINK_PATTERN.search(message.body)
+    assert match, f"no set-password link in: {message.body}"
+    return match.group(1)
+
+
+def make_account(unit, local_part, *, role=Account.Role.SUB, password=GOOD_PASSWORD, **fields):
+    """An active account with a password (sub-accounts get their own service in a later issue)."""
+    defaults = {
+        "full_name": "測試人員",
+        "office": "教務處",
+        "title": "組長",
+        "phone": "049-2910960#3765",
+        "email": f"{local_part}@school.edu.tw",
+    }
+    defaults.update(fields)
+    account = Account(
+        username=f"{unit.code}_{local_part}",
+        unit=unit,
+        local_part=local_part,
+        role=role,
+        state=Account.State.ACTIVE,
+        **defaults,
+    )
+    account.set_password(password)
+    account.save()
+    return account
+
+
+@pytest.fixture
+def school(db):
+    return Unit.objects.create(code="010300", name="國立示範高級中學", side=Unit.Side.SCHOOL)
+
+
+@pytest.fixture
+def other_school(db):
+    return Unit.objects.create(code="010301", name="市立和平高級中學", side=Unit.Side.SCHOOL)
+
+
+@pytest.fixture
+def agency(db):
+    return Unit.objects.create(code="MOE001", name="教育部國民及學前教育署", side=Unit.Side.ADMIN)
+
+
+@pytest.fixture
+def holder(school):
+    return make_account(school, "admin01", role=Account.Role.MAIN, full_name="王小明")
+
+
+@pytest.fixture
+def teacher(school):
+    return make_account(school, "teacher01", full_name="林志明")
+
+
+@pytest.fixture
+def other_holder(other_school):
+    return make_account(other_school, "principal", role=Account.Role.MAIN, full_name="陳美玲")
+
+
+@pytest.fixture
+def reviewer(agency):
+    return make_account(agency, "reviewer", full_name="張雅婷")
+
+
+@pytest.fixture
+def helpdesk(db):
+    account = Account.objects.create_user(
+        "helpdesk", email="helpdesk@portal.example.tw", password=GOOD_PASSWORD, full_name="客服人員"
+    )
+    account.is_staff = True
+    account.save()
+    account.groups.add(Group.objects.get(name="Helpdesk"))
+    return account
+
+
+@pytest.fixture
+def pending_main(school, django_capture_on_commit_callbacks):
+    """A main account created by the operator command's service: pending, mail sent."""
+    with django_capture_on_commit_callbacks(execute=True):
+        account = create_main_account(
+            unit=school,
+            local_part="Admin01",
+            profile=Profile(
+                "王小明", "教務處", "教務主任", "049-2910960#3765", "wang@school.edu.tw"
+            ),
+        )
+    return account
+
+
+@pytest.fixture
+def set_password_token(pending_main):
+    return link_token(mail.outbox[-1])
+
+
+def live_services_configured() -> bool:
+    return bool(os.environ.get("REDIS_URL"))
+
+
+# --- A real SMTP server on loopback ----------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Sink:
+    """A real SMTP server on loopback (aiosmtpd) that can refuse the first tries."""
+
+    def __init__(self, refuse_first=0, code="451 4.3.0 Try again later"):
+        self.refuse_first = refuse_first
+        self.code = code
+        self.tries = 0
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.tries += 1
+        if self.tries <= self.refuse_first:
+            return self.code
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_settings(settings):
+    def use(port):
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_TIMEOUT = 5
+
+    return use
+
+
+@pytest.fixture
+def sink_factory():
+    controllers = []
+
+    def start(**kwargs):
+        sink = Sink(**kwargs)
+        controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+        controller.start()
+        controllers.append(controller)
+        return sink, controller.port
+
+    yield start
+    for controller in controllers:
+        controller.stop()

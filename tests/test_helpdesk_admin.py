@@ -1,0 +1,209 @@
+"""Helpdesk in the Django admin (SPEC section 10), entered only through the portal's sign-in."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Account, OutboundEmail, SecurityEvent
+from tests.conftest import GOOD_PASSWORD, make_account, sign_in
+
+pytestmark = pytest.mark.django_db
+
+WRONG = "Wrong#Password-99x"
+
+
+@pytest.fixture
+def desk(client, helpdesk):
+    assert sign_in(client, "helpdesk", GOOD_PASSWORD).status_code == 302
+    return client
+
+
+def lock(username):
+    for _ in range(3):
+        sign_in(Client(), username, WRONG)
+
+
+def test_the_admin_login_page_sends_guests_to_the_portal_sign_in(client):
+    response = client.get("/admin/", follow=True)
+    assert response.redirect_chain[-1][0] == "/login/?next=%2Fadmin%2F"
+    assert "captcha_1" in response.content.decode()
+
+
+def test_posting_to_the_admin_login_does_not_sign_in(client, helpdesk):
+    response = client.post("/admin/login/", {"username": "helpdesk", "password": GOOD_PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_locked_staff_member_cannot_reach_the_admin_either(client, helpdesk):
+    lock("helpdesk")
+    assert sign_in(client, "helpdesk", GOOD_PASSWORD).status_code == 200
+    assert client.get("/admin/").status_code == 302
+
+
+def test_a_teacher_is_refused_the_admin(client, teacher):
+    sign_in(client, "010300_teacher01", GOOD_PASSWORD)
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 403
+    assert "沒有權限" in response.content.decode()
+
+
+def test_the_helpdesk_group_is_created_with_its_permissions():
+    codenames = set(
+        Group.objects.get(name="Helpdesk").permissions.values_list("codename", flat=True)
+    )
+    assert {
+        "view_account",
+        "change_account",
+        "unlock_account",
+        "view_outboundemail",
+        "resend_outboundemail",
+        "view_securityevent",
+        "view_unit",
+    } == codenames
+
+
+@pytest.mark.parametrize(
+    "query", ["010300_teacher01", "林志明", "teacher01@school.edu.tw", "010300", "示範"]
+)
+def test_helpdesk_finds_accounts_by_name_login_mail_and_unit(desk, teacher, other_holder, query):
+    page = desk.get("/admin/accounts/account/", {"q": query}).content.decode()
+    assert "010300_teacher01" in page
+    assert "010301_principal" not in page
+
+
+def test_the_list_shows_until_when_an_account_is_locked(desk, teacher, holder):
+    lock("010300_teacher01")
+    page = desk.get("/admin/accounts/account/").content.decode()
+    assert locked_cell(page, "010300_teacher01") != "—"
+    assert locked_cell(page, "010300_admin01") == "—"
+
+
+def locked_cell(page, username):
+    row = next(r for r in re.findall(r"<tr.*?</tr>", page, re.S) if f">{username}</a>" in r)
+    return re.search(r'class="field-locked_until">([^<]*)<', row).group(1)
+
+
+def test_the_account_list_costs_the_same_queries_for_few_or_many_rows(desk, school):
+    make_account(school, "t0")
+    desk.get("/admin/accounts/account/")
+    with CaptureQueriesContext(connection) as few:
+        desk.get("/admin/accounts/account/")
+    for index in range(1, 25):
+        make_account(school, f"t{index}", password=None)
+    lock("010300_t3")
+    with CaptureQueriesContext(connection) as many:
+        desk.get("/admin/accounts/account/")
+    assert len(many) == len(few)
+
+
+def test_the_unlock_button_unlocks_at_once_and_is_logged(desk, teacher, helpdesk):
+    lock("010300_teacher01")
+    assert sign_in(Client(), "010300_teacher01", GOOD_PASSWORD).status_code == 200
+    page = desk.get(f"/admin/accounts/account/{teacher.pk}/change/").content.decode()
+    assert "解除鎖定" in page
+    response = desk.post(f"/admin/accounts/account/{teacher.pk}/unlock/")
+    assert response.status_code == 302
+    assert sign_in(Client(), "010300_teacher01", GOOD_PASSWORD).status_code == 302
+    event = SecurityEvent.objects.get(kind="unlocked")
+    assert event.account == teacher
+    assert event.actor == helpdesk
+
+
+def test_unlock_is_post_only(desk, teacher):
+    assert desk.get(f"/admin/accounts/account/{teacher.pk}/unlock/").status_code == 405
+
+
+def test_the_unlock_action_unlocks_the_selected_accounts(desk, teacher, holder):
+    lock("010300_teacher01")
+    lock("010300_admin01")
+    desk.post(
+        "/admin/accounts/account/",
+        {"action": "unlock_selected", "_selected_action": [teacher.pk, holder.pk]},
+    )
+    assert sign_in(Client(), "010300_teacher01", GOOD_PASSWORD).status_code == 302
+    assert sign_in(Client(), "010300_admin01", GOOD_PASSWORD).status_code == 302
+    assert SecurityEvent.objects.filter(kind="unlocked").count() == 2
+
+
+def test_helpdesk_cannot_touch_passwords_permissions_or_superuser_flags(desk, teacher):
+    page = desk.get(f"/admin/accounts/account/{teacher.pk}/change/").content.decode()
+    for field in (
+        "is_superuser",
+        "user_permissions",
+        "groups",
+        'name="password"',
+        'name="is_staff"',
+    ):
+        assert field not in page
+    desk.post(
+        f"/admin/accounts/account/{teacher.pk}/change/",
+        {
+            "full_name": "林志明",
+            "office": "學務處",
+            "title": "組長",
+            "phone": "049-1",
+            "email": "t@school.edu.tw",
+            "is_superuser": "on",
+            "is_staff": "on",
+            "password": "x",
+        },
+    )
+    teacher.refresh_from_db()
+    assert teacher.office == "學務處"
+    assert not teacher.is_superuser and not teacher.is_staff
+    assert teacher.check_password(GOOD_PASSWORD)
+    assert SecurityEvent.objects.filter(kind="profile_changed", account=teacher).exists()
+
+
+def test_helpdesk_cannot_add_or_delete_accounts(desk, teacher):
+    assert desk.get("/admin/accounts/account/add/").status_code == 403
+    assert desk.get(f"/admin/accounts/account/{teacher.pk}/delete/").status_code == 403
+
+
+def test_the_security_log_is_read_only(desk, teacher):
+    sign_in(Client(), "010300_teacher01", WRONG)
+    event = SecurityEvent.objects.get(kind="sign_in_failed")
+    assert "010300_teacher01" in desk.get("/admin/accounts/securityevent/").content.decode()
+    assert desk.get("/admin/accounts/securityevent/add/").status_code == 403
+    assert desk.get(f"/admin/accounts/securityevent/{event.pk}/delete/").status_code == 403
+    desk.post(f"/admin/accounts/securityevent/{event.pk}/change/", {"kind": "unlocked"})
+    event.refresh_from_db()
+    assert event.kind == "sign_in_failed"
+
+
+def test_helpdesk_reads_the_outbox_and_resends_a_failed_mail(desk, teacher):
+    row = OutboundEmail.objects.create(
+        kind="account_created",
+        account=teacher,
+        to_address="t@school.edu.tw",
+        subject="註冊會員成功通知",
+        body_text="hello",
+        status=OutboundEmail.Status.FAILED,
+        attempts=6,
+        last_error="ConnectionRefusedError",
+    )
+    page = desk.get("/admin/accounts/outboundemail/").content.decode()
+    assert "ConnectionRefusedError" in page
+    desk.post(
+        "/admin/accounts/outboundemail/",
+        {"action": "resend_selected", "_selected_action": [row.pk]},
+    )
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+    assert SecurityEvent.objects.filter(kind="mail_resent").exists()
+
+
+def test_a_superuser_sees_the_permission_fields(client, school):
+    Account.objects.create_superuser(
+        "root", email="root@portal.example.tw", password=GOOD_PASSWORD, full_name="管理者"
+    )
+    sign_in(client, "root", GOOD_PASSWORD)
+    target = make_account(school, "teacher02")
+    page = client.get(f"/admin/accounts/account/{target.pk}/change/").content.decode()
+    assert "is_superuser" in page

@@ -1,0 +1,202 @@
+"""The mail pipeline (SPEC section 5): outbox row first, sent by the Celery task after commit,
+retried with backoff on SMTP and connection errors, recorded when it fails for good, never
+sent twice, swept when the broker lost it, secrets cleared once sent."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import services
+from accounts.models import OutboundEmail
+from accounts.services import Profile, create_main_account
+from portal.celery import app as celery_app
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.django_db
+
+PROFILE = Profile("王小明", "教務處", "教務主任", "049-2910960#3765", "wang@school.edu.tw")
+
+
+def create(school, capture):
+    with capture(execute=True):
+        return create_main_account(unit=school, local_part="admin01", profile=PROFILE)
+
+
+def test_mail_is_sent_after_commit_in_text_and_html(
+    school, django_capture_on_commit_callbacks, settings
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        account = create_main_account(unit=school, local_part="admin01", profile=PROFILE)
+        assert mail.outbox == []  # nothing leaves before the commit
+    for callback in callbacks:
+        callback()
+    message = mail.outbox[0]
+    assert message.to == [account.email]
+    assert message.from_email == settings.DEFAULT_FROM_EMAIL
+    assert message.subject.startswith("註冊會員成功通知")
+    assert message.alternatives[0].mimetype == "text/html"
+    assert "如果您並不是【010300】學校的老師，請忽略本信件" in message.alternatives[0].content
+    row = OutboundEmail.objects.get()
+    assert row.status == OutboundEmail.Status.SENT
+    assert row.attempts == 1
+
+
+def test_nothing_is_written_or_sent_when_the_transaction_rolls_back(
+    school, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        create_main_account(unit=school, local_part="admin01", profile=PROFILE)
+        raise RuntimeError("something later in the request failed")
+    assert mail.outbox == []
+    assert not OutboundEmail.objects.exists()
+
+
+def test_a_secret_is_cleared_from_the_outbox_once_sent(school, django_capture_on_commit_callbacks):
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    assert "/ckverifycode/" in mail.outbox[0].body
+    assert "/ckverifycode/" not in row.body_text
+    assert row.body_html == ""
+    assert row.body_cleared_at is not None
+
+
+def test_a_failed_smtp_send_is_retried_and_then_recorded_as_failed(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, helpdesk
+):
+    port = free_port()  # nothing listens here: connection refused
+    smtp_settings(port)
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    assert row.status == OutboundEmail.Status.FAILED
+    assert row.attempts == services.MAX_ATTEMPTS
+    assert "ConnectionRefusedError" in row.last_error
+    assert "/ckverifycode/" in row.body_text  # nothing lost: the body is kept for a resend
+
+    # Helpdesk resends once the mail server is back.
+    sink, sink_port = sink_factory()
+    smtp_settings(sink_port)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resend_outbound_email(outbound_email=row, actor=helpdesk)
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+    assert len(sink.messages) == 1
+    assert sink.messages[0].rcpt_tos == ["wang@school.edu.tw"]
+
+
+def test_a_temporary_refusal_is_retried_and_delivered_once(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory
+):
+    sink, port = sink_factory(refuse_first=2)
+    smtp_settings(port)
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    assert row.status == OutboundEmail.Status.SENT
+    assert row.attempts == 3
+    assert len(sink.messages) == 1
+
+
+def test_a_permanent_refusal_is_not_retried(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory
+):
+    sink, port = sink_factory(refuse_first=99, code="550 5.1.1 No such mailbox")
+    smtp_settings(port)
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    assert row.status == OutboundEmail.Status.FAILED
+    assert row.attempts == 1
+    assert "550" in row.last_error
+
+
+def test_the_retry_delays_stay_under_the_redis_visibility_timeout(settings):
+    assert (
+        sum(services.RETRY_DELAYS)
+        < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] / 2
+    )
+    assert list(services.RETRY_DELAYS) == sorted(services.RETRY_DELAYS)
+
+
+def test_a_row_is_never_sent_twice(school, django_capture_on_commit_callbacks):
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    assert services.deliver_outbound_email(outbound_email_id=row.pk).status == "skipped"
+    OutboundEmail.objects.filter(pk=row.pk).update(status=OutboundEmail.Status.SENDING)
+    assert services.deliver_outbound_email(outbound_email_id=row.pk).status == "skipped"
+    assert len(mail.outbox) == 1
+
+
+@pytest.fixture
+def broker_down():
+    """Point Celery at a port where no broker answers, as when Redis is down."""
+    saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+
+    def reset_pools():
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    celery_app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    celery_app.conf.task_always_eager = False
+    reset_pools()
+    yield
+    celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
+    reset_pools()
+
+
+def test_with_the_broker_down_the_request_succeeds_and_the_sweep_sends_later(
+    school, django_capture_on_commit_callbacks, broker_down
+):
+    started = time.monotonic()
+    account = create(school, django_capture_on_commit_callbacks)
+    assert time.monotonic() - started < 10  # no long hang on the dead broker
+    assert account.pk is not None
+    row = OutboundEmail.objects.get()
+    assert row.status == OutboundEmail.Status.QUEUED
+    assert mail.outbox == []
+
+    # The broker is back; the sweep (Celery beat or the command) picks the row up.
+    celery_app.conf.task_always_eager = True
+    OutboundEmail.objects.filter(pk=row.pk).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=5)
+    )
+    call_command("sweep_outbox")
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+    assert len(mail.outbox) == 1
+
+
+def test_the_sweep_leaves_fresh_rows_to_the_broker_and_gives_up_on_abandoned_ones():
+    now = timezone.now()
+    fresh = OutboundEmail.objects.create(kind="x", to_address="a@b.tw", subject="s", body_text="b")
+    abandoned = OutboundEmail.objects.create(
+        kind="x",
+        to_address="c@d.tw",
+        subject="s",
+        body_text="b",
+        status=OutboundEmail.Status.SENDING,
+        claimed_at=now - timedelta(minutes=20),
+    )
+    result = services.sweep_outbox(now=now)
+    assert result == {"requeued": 0, "given_up": 1}
+    fresh.refresh_from_db()
+    abandoned.refresh_from_db()
+    assert fresh.status == OutboundEmail.Status.QUEUED
+    assert abandoned.status == OutboundEmail.Status.FAILED
+    assert "無法確認是否寄出" in abandoned.last_error
+    assert mail.outbox == []
+
+
+def test_a_sent_mail_with_a_cleared_secret_cannot_be_resent_as_is(
+    school, django_capture_on_commit_callbacks, helpdesk
+):
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    with pytest.raises(Exception, match="內容已清除"):
+        services.resend_outbound_email(outbound_email=row, actor=helpdesk)

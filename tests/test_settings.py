@@ -1,0 +1,107 @@
+"""Settings read from the environment (SPEC section 15, STYLE "Settings"): each case starts
+a fresh ``manage.py`` with its own environment, its var/ directory in a temporary folder."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from portal.env import parse_email_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Whatever the developer's shell or CI set must not leak into a case.
+CONFIGURATION = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "EMAIL_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "PORTAL_BASE_URL",
+    "BEHIND_TLS_PROXY",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+)
+
+
+def manage(tmp_path, *args, **overrides):
+    env = {key: value for key, value in os.environ.items() if key not in CONFIGURATION}
+    env.update(PORTAL_VAR_DIR=str(tmp_path / "var"), **overrides)
+    finished = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return finished.returncode, finished.stdout + finished.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    code, output = manage(tmp_path, "check", DEBUG="false")
+
+    assert code != 0
+    assert "SECRET_KEY" in output
+
+
+def test_production_refuses_a_short_secret_key(tmp_path):
+    code, output = manage(tmp_path, "check", DEBUG="false", SECRET_KEY="too-short-to-be-secret")
+
+    assert code != 0
+    assert "SECRET_KEY" in output
+
+
+def test_the_deployment_checklist_passes_in_production(tmp_path):
+    code, output = manage(
+        tmp_path,
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(48),  # 64 characters
+        ALLOWED_HOSTS="portal.example.tw",
+    )
+
+    assert code == 0, output
+    assert "no issues" in output
+
+
+def test_a_typo_in_a_boolean_fails_loudly(tmp_path):
+    code, output = manage(tmp_path, "check", DEBUG="ture")
+
+    assert code != 0
+    assert "DEBUG='ture' is not a boolean" in output
+
+
+def test_it_reads_a_starttls_mail_url():
+    settings = parse_email_url("smtp+tls://user:p%40ss@mail.example.tw:587")
+
+    assert settings["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert settings["EMAIL_HOST"] == "mail.example.tw"
+    assert settings["EMAIL_PORT"] == 587
+    assert settings["EMAIL_HOST_USER"] == "user"
+    assert settings["EMAIL_HOST_PASSWORD"] == "p@ss"
+    assert settings["EMAIL_USE_TLS"] is True
+    assert settings["EMAIL_USE_SSL"] is False
+
+
+def test_it_reads_an_implicit_tls_mail_url_with_its_default_port():
+    settings = parse_email_url("smtps://user:secret@mail.example.tw")
+
+    assert settings["EMAIL_PORT"] == 465
+    assert settings["EMAIL_USE_SSL"] is True
+    assert settings["EMAIL_USE_TLS"] is False
+
+
+def test_it_refuses_an_unknown_mail_scheme():
+    with pytest.raises(ImproperlyConfigured, match="imap"):
+        parse_email_url("imap://user:secret@mail.example.tw")

@@ -1,0 +1,272 @@
+"""Signing in (SPEC section 3): captcha, case-insensitive names, the 3-strike lockout per login
+name, pending and disabled accounts, sessions."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import Account, SecurityEvent
+from tests.conftest import CAPTCHA_OK, GOOD_PASSWORD, sign_in
+
+pytestmark = pytest.mark.django_db
+
+WRONG = "Wrong#Password-99x"
+
+
+def failure_text(response) -> str:
+    return response.content.decode()
+
+
+def test_the_home_page_shows_the_login_box_beneath_the_announcements(client):
+    response = client.get("/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "資料填報整合平臺與實名制管理系統" in page
+    assert page.index("公告") < page.index('name="username"')
+    for field in ('name="username"', 'name="password"', 'name="captcha_0"', 'name="captcha_1"'):
+        assert field in page
+    assert "[010300_myaccount] ○；[myaccount] ×" in page
+    assert "更換驗證碼" in page
+
+
+def test_it_signs_in_and_greets_the_account(client, holder):
+    response = sign_in(client, "010300_admin01", GOOD_PASSWORD)
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    home = client.get("/")
+    assert "王小明您好" in home.content.decode()
+    assert "國立示範高級中學" in home.content.decode()
+    assert SecurityEvent.objects.filter(kind="sign_in_succeeded", account=holder).count() == 1
+
+
+def test_login_names_are_matched_ignoring_case_and_full_width_characters(client, holder):
+    assert sign_in(client, "010300_ADMIN01", GOOD_PASSWORD).status_code == 302
+    client.post("/logout/")
+    assert sign_in(client, " ０１０３００＿Ａｄｍｉｎ01 ", GOOD_PASSWORD).status_code == 302
+
+
+def test_it_follows_a_safe_next_address_only(client, holder):
+    response = sign_in(client, "010300_admin01", GOOD_PASSWORD, next="/admin/")
+    assert response["Location"] == "/admin/"
+    client.post("/logout/")
+    response = sign_in(client, "010300_admin01", GOOD_PASSWORD, next="https://evil.example/")
+    assert response["Location"] == "/"
+
+
+def test_a_wrong_captcha_refuses_without_counting_a_failure(client, holder, real_captcha):
+    response = client.post(
+        "/login/",
+        {
+            "username": "010300_admin01",
+            "password": GOOD_PASSWORD,
+            "captcha_0": "x",
+            "captcha_1": "000000",
+        },
+    )
+    assert response.status_code == 200
+    assert "驗證碼不正確" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert not SecurityEvent.objects.filter(kind="sign_in_failed").exists()
+
+
+def test_the_real_captcha_is_six_digits_and_accepts_its_answer(client, holder, real_captcha):
+    from captcha.models import CaptchaStore
+
+    page = client.get("/login/").content.decode()
+    key = page.split('name="captcha_0" value="')[1].split('"')[0]
+    answer = CaptchaStore.objects.get(hashkey=key).response
+    assert answer.isdigit() and len(answer) == 6
+    response = client.post(
+        "/login/",
+        {
+            "username": "010300_admin01",
+            "password": GOOD_PASSWORD,
+            "captcha_0": key,
+            "captcha_1": answer,
+        },
+    )
+    assert response.status_code == 302
+
+
+def test_every_missing_field_is_reported_at_once_and_the_name_is_kept(client, real_captcha):
+    response = client.post(
+        "/login/", {"username": "010300_Someone", "password": "", "captcha_1": ""}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "請輸入密碼" in page
+    assert "請輸入驗證碼" in page
+    assert 'value="010300_Someone"' in page
+
+
+def test_the_password_is_never_sent_back(client, holder):
+    response = sign_in(client, "010300_admin01", WRONG)
+    assert WRONG not in response.content.decode()
+    assert 'value="010300_admin01"' in response.content.decode()
+
+
+def test_each_failure_shows_the_count_so_far(client, holder):
+    first = sign_in(client, "010300_admin01", WRONG)
+    second = sign_in(client, "010300_admin01", WRONG)
+    assert "帳號或密碼錯誤，次數達 3 次即鎖定，目前【1】" in failure_text(first)
+    assert "帳號或密碼錯誤，次數達 3 次即鎖定，目前【2】" in failure_text(second)
+    assert "獲取驗證信" in failure_text(second)
+
+
+def test_it_locks_after_three_failures_and_refuses_the_right_password(client, holder):
+    for _ in range(3):
+        response = sign_in(client, "010300_admin01", WRONG)
+    assert "目前【3】" in failure_text(response)
+    assert "已鎖定 15 分鐘" in failure_text(response)
+    locked = sign_in(client, "010300_admin01", GOOD_PASSWORD)
+    assert locked.status_code == 200
+    assert "已鎖定" in failure_text(locked)
+    assert "_auth_user_id" not in client.session
+    assert SecurityEvent.objects.filter(kind="locked_out", account=holder).count() == 1
+    assert SecurityEvent.objects.filter(kind="sign_in_refused_locked", account=holder).count() == 1
+
+
+def test_the_lock_lasts_fifteen_minutes_from_the_third_failure(client, holder):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        for _ in range(3):
+            sign_in(client, "010300_admin01", WRONG)
+    # Trying while locked neither counts nor extends the lock.
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        assert "已鎖定" in failure_text(sign_in(client, "010300_admin01", GOOD_PASSWORD))
+    with time_machine.travel(start + timedelta(minutes=14, seconds=50), tick=False):
+        assert sign_in(client, "010300_admin01", GOOD_PASSWORD).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=15, seconds=10), tick=False):
+        assert sign_in(client, "010300_admin01", GOOD_PASSWORD).status_code == 302
+
+
+def test_a_success_resets_the_count(client, holder):
+    sign_in(client, "010300_admin01", WRONG)
+    sign_in(client, "010300_admin01", WRONG)
+    assert sign_in(client, "010300_admin01", GOOD_PASSWORD).status_code == 302
+    client.post("/logout/")
+    assert "目前【1】" in failure_text(sign_in(client, "010300_admin01", WRONG))
+
+
+def test_the_lock_is_per_login_name_not_per_address(client, holder, teacher):
+    for _ in range(3):
+        sign_in(client, "010300_admin01", WRONG)
+    colleague = Client()  # same school, same address
+    assert sign_in(colleague, "010300_teacher01", GOOD_PASSWORD).status_code == 302
+
+
+def test_case_variants_of_a_name_share_one_counter(client, holder):
+    sign_in(client, "010300_admin01", WRONG)
+    sign_in(client, "010300_ADMIN01", WRONG)
+    response = sign_in(client, "010300_Admin01", WRONG)
+    assert "目前【3】" in failure_text(response)
+
+
+def _normalized(response, name):
+    """The page with the typed name, CSRF tokens and the one-off captcha key taken out."""
+    page = response.content.decode().replace(name, "NAME")
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", page)
+    return re.sub(r"[0-9a-f]{40}", "CAPTCHA-KEY", page)
+
+
+def test_unknown_names_fail_exactly_like_known_ones(holder):
+    known, unknown = Client(), Client()
+    with time_machine.travel(timezone.now(), tick=False):  # same "locked until" minute
+        _compare_three_failures(known, unknown)
+    # and the unknown name is locked just the same
+    assert "已鎖定" in failure_text(sign_in(unknown, "010300_nobody", GOOD_PASSWORD))
+
+
+def _compare_three_failures(known, unknown):
+    for _ in range(3):
+        known_response = sign_in(known, "010300_admin01", WRONG)
+        unknown_response = sign_in(unknown, "010300_nobody", WRONG)
+        assert known_response.status_code == unknown_response.status_code == 200
+        assert _normalized(known_response, "010300_admin01") == _normalized(
+            unknown_response, "010300_nobody"
+        )
+
+
+def test_a_pending_account_fails_like_any_other_and_is_pointed_to_the_verification_mail(
+    client, pending_main
+):
+    response = sign_in(client, "010300_admin01", "anything-at-all")
+    assert "帳號或密碼錯誤" in failure_text(response)
+    assert "獲取驗證信" in failure_text(response)
+
+
+def test_a_disabled_account_with_the_right_password_is_told_to_contact_its_holder(client, teacher):
+    teacher.state = Account.State.DISABLED
+    teacher.save(update_fields=["state"])
+    response = sign_in(client, "010300_teacher01", GOOD_PASSWORD)
+    assert "此帳號已停用" in failure_text(response)
+    assert "主帳號負責人" in failure_text(response)
+    wrong = sign_in(Client(), "010300_teacher01", WRONG)
+    assert "此帳號已停用" not in failure_text(wrong)
+    assert "帳號或密碼錯誤" in failure_text(wrong)
+
+
+def test_disabling_an_account_ends_its_open_session(client, teacher):
+    sign_in(client, "010300_teacher01", GOOD_PASSWORD)
+    teacher.state = Account.State.DISABLED
+    teacher.save(update_fields=["state"])
+    assert "林志明您好" not in client.get("/").content.decode()
+
+
+def test_signing_in_rotates_the_session_key(client, holder):
+    client.get("/login/")
+    client.session.save()
+    before = client.session.session_key
+    sign_in(client, "010300_admin01", GOOD_PASSWORD)
+    assert client.session.session_key != before
+
+
+def test_logout_is_post_only(client, holder):
+    sign_in(client, "010300_admin01", GOOD_PASSWORD)
+    assert client.get("/logout/").status_code == 405
+    assert "_auth_user_id" in client.session
+    response = client.post("/logout/")
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
+    assert SecurityEvent.objects.filter(kind="signed_out", account=holder).exists()
+
+
+def test_an_idle_session_ends_after_thirty_minutes(client, holder, settings):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        sign_in(client, "010300_admin01", GOOD_PASSWORD)
+    with time_machine.travel(start + timedelta(minutes=29), tick=False):
+        assert "王小明您好" in client.get("/").content.decode()
+    with time_machine.travel(start + timedelta(minutes=58), tick=False):
+        assert "王小明您好" in client.get("/").content.decode()  # activity at 29 kept it alive
+    with time_machine.travel(start + timedelta(minutes=89), tick=False):
+        page = client.get("/").content.decode()
+    assert "王小明您好" not in page
+    assert "閒置超過 30 分鐘" in page
+    assert SecurityEvent.objects.filter(kind="session_expired", account=holder).exists()
+
+
+def test_the_sign_in_form_needs_a_csrf_token(holder):
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(
+        "/login/", {"username": "010300_admin01", "password": GOOD_PASSWORD, **CAPTCHA_OK}
+    )
+    assert response.status_code == 403
+    assert "表單已過期" in response.content.decode()
+
+
+def test_sign_in_events_record_address_and_browser(client, holder):
+    client.post(
+        "/login/",
+        {"username": "010300_admin01", "password": WRONG, **CAPTCHA_OK},
+        HTTP_USER_AGENT="Mozilla/5.0 TestBrowser",
+    )
+    event = SecurityEvent.objects.get(kind="sign_in_failed")
+    assert event.account == holder
+    assert event.ip_address == "127.0.0.1"
+    assert "TestBrowser" in event.user_agent
+    assert event.detail["failures"] == 1
