@@ -36,9 +36,9 @@ class AccountAdmin(admin.ModelAdmin):
         "unit",
         "role",
         "state",
+        "locked_until",
         "email",
         "last_login",
-        "locked_until",
     ]
     list_filter = ["state", "role", "unit__side", "is_staff"]
     list_select_related = ["unit"]

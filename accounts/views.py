@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -68,10 +68,21 @@ def failure_message(result) -> str:
             "until": _local_time(result.lock.locked_until),
             "phone": settings.HELPDESK_PHONE,
         }
-    return _(
-        "帳號或密碼錯誤，次數達 3 次即鎖定，目前【%(failures)d】。"
-        "尚未設定密碼或沒收到驗證信嗎？請使用下方的「獲取驗證信」。"
-    ) % {"failures": result.lock.failures}
+    return _("帳號或密碼錯誤，次數達 3 次即鎖定，目前【%(failures)d】。%(hint)s") % {
+        "failures": result.lock.failures,
+        "hint": _never_set_a_password_hint(),
+    }
+
+
+def _never_set_a_password_hint():
+    """Where someone who never set a password should go: the resend page once it exists."""
+    try:
+        reverse("accounts:verify-resend")
+    except NoReverseMatch:
+        return _(
+            "尚未設定密碼嗎？請使用「註冊會員成功通知」信中的設定密碼連結；找不到信請聯絡貴單位的主帳號負責人。"
+        )
+    return _("尚未設定密碼或沒收到驗證信嗎？請使用下方的「獲取驗證信」。")
 
 
 @never_cache

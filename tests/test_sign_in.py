@@ -114,7 +114,7 @@ def test_each_failure_shows_the_count_so_far(client, holder):
     second = sign_in(client, "010300_admin01", WRONG)
     assert "帳號或密碼錯誤，次數達 3 次即鎖定，目前【1】" in failure_text(first)
     assert "帳號或密碼錯誤，次數達 3 次即鎖定，目前【2】" in failure_text(second)
-    assert "獲取驗證信" in failure_text(second)
+    assert "尚未設定密碼" in failure_text(second)
 
 
 def test_it_locks_after_three_failures_and_refuses_the_right_password(client, holder):
@@ -196,7 +196,7 @@ def test_a_pending_account_fails_like_any_other_and_is_pointed_to_the_verificati
 ):
     response = sign_in(client, "010300_admin01", "anything-at-all")
     assert "帳號或密碼錯誤" in failure_text(response)
-    assert "獲取驗證信" in failure_text(response)
+    assert "尚未設定密碼" in failure_text(response)  # points to setting the password
 
 
 def test_a_disabled_account_with_the_right_password_is_told_to_contact_its_holder(client, teacher):
