@@ -35,6 +35,10 @@ class LanguageMiddleware:
         language = chosen if chosen in self.supported else settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = language
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            # Work done later in this thread (a task, the next request) starts in the default.
+            translation.deactivate()
         response.headers.setdefault("Content-Language", language)
         return response
