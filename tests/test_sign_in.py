@@ -270,3 +270,12 @@ def test_sign_in_events_record_address_and_browser(client, holder):
     assert event.ip_address == "127.0.0.1"
     assert "TestBrowser" in event.user_agent
     assert event.detail["failures"] == 1
+
+
+def test_errors_and_help_are_tied_to_their_fields_for_screen_readers(client, real_captcha):
+    page = client.post("/login/", {"username": "", "password": ""}).content.decode()
+    assert 'aria-describedby="id_username_helptext id_username_error"' in page
+    assert 'id="id_username_helptext"' in page
+    assert 'id="id_username_error"' in page
+    assert 'aria-invalid="true"' in page
+    assert '<label for="id_captcha_1">' in page  # the visible captcha box, not the hidden key
