@@ -111,7 +111,8 @@ class AccountAdmin(admin.ModelAdmin):
             "last_login",
             "locked_until",
         ]
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+        if obj is not None and (obj.is_staff or obj.is_superuser) and not request.user.is_superuser:
+            # A staff member's e-mail is a way into the admin (forgot password): superusers only.
             return fixed + PROFILE_FIELDS
         return fixed
 
@@ -185,7 +186,29 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     search_fields = ["to_address", "subject", "account__username"]
     date_hierarchy = "created_at"
     actions = ["resend_selected"]
-    readonly_fields = [f.name for f in OutboundEmail._meta.fields]
+    fields = [
+        "kind",
+        "account",
+        "to_address",
+        "subject",
+        "body",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "next_attempt_at",
+        "claimed_at",
+        "sent_at",
+        "body_cleared_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("內文"))
+    def body(self, row):
+        if row.carries_secret:
+            # Links and codes are the person's alone: helpdesk never sees them.
+            return _("（含一次性的連結或驗證碼，不在後台顯示。）")
+        return row.body_text
 
     def has_add_permission(self, request):
         return False

@@ -1,7 +1,10 @@
+import re
+
 from captcha.fields import CaptchaField, CaptchaTextInput
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import normalize_login_name
@@ -61,26 +64,69 @@ class SignInForm(forms.Form):
         return normalize_login_name(self.cleaned_data["username"])
 
 
-class SetPasswordForm(forms.Form):
-    new_password1 = forms.CharField(
-        label=_("密碼"),
-        strip=False,
-        error_messages={"required": _("請輸入新密碼。")},
-        widget=forms.PasswordInput(
-            attrs={"autocomplete": "new-password", "data-strength-meter": "1"}
+PHONE_VALIDATOR = RegexValidator(
+    r"^[0-9０-９+()（）#＃\-－ ,，轉分機extEXT.]{6,30}\Z",
+    _("電話格式不正確，例如 049-2910960#3765 或 02-77367800 轉 1234。"),
+)
+
+
+def full_name_field():
+    return forms.CharField(
+        label=_("姓名"),
+        max_length=50,
+        error_messages={"required": _("請輸入姓名。")},
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+
+
+def email_field(label=None, required_message=None):
+    return forms.EmailField(
+        label=label or _("信箱"),
+        max_length=254,
+        error_messages={
+            "required": required_message or _("請輸入信箱。"),
+            "invalid": _("信箱格式不正確，例如 name@school.edu.tw。"),
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+def username_field():
+    return forms.CharField(
+        label=_("帳號"),
+        max_length=150,
+        help_text=USERNAME_HELP,
+        error_messages={"required": _("請輸入帳號。")},
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
         ),
     )
-    new_password2 = forms.CharField(
-        label=_("確認密碼"),
+
+
+def new_password_fields(first_label=None, second_label=None):
+    first = forms.CharField(
+        label=first_label or _("新密碼"),
+        strip=False,
+        error_messages={"required": _("請輸入新密碼。")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    second = forms.CharField(
+        label=second_label or _("確認新密碼"),
         strip=False,
         error_messages={"required": _("請再輸入一次新密碼。")},
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
-    captcha = captcha_field()
+    return first, second
 
-    def __init__(self, *args, account, **kwargs):
+
+class NewPasswordMixin:
+    """Both new-password fields: the same twice, and the whole policy for the account
+    (None when a public form matched nobody: the checks that need an account are skipped)."""
+
+    def __init__(self, *args, account=None, **kwargs):
         self.account = account
         super().__init__(*args, **kwargs)
+        self.fields["new_password1"].widget.attrs["data-strength-meter"] = "1"
 
     def clean(self):
         cleaned = super().clean()
@@ -93,3 +139,114 @@ class SetPasswordForm(forms.Form):
         if first and second and first != second:
             self.add_error("new_password2", _("兩次輸入的密碼不一致。"))
         return cleaned
+
+
+class PersonForm(forms.Form):
+    """Name, login name and e-mail: who someone says they are on the public forms."""
+
+    full_name = full_name_field()
+    username = username_field()
+    email = email_field()
+    captcha = captcha_field()
+
+    def clean_username(self):
+        return normalize_login_name(self.cleaned_data["username"])
+
+
+class PasswordResetCodeForm(NewPasswordMixin, forms.Form):
+    code = forms.CharField(
+        label=_("信箱驗證碼"),
+        max_length=20,
+        error_messages={"required": _("請輸入信中的 8 位數驗證碼。")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+    new_password1, new_password2 = new_password_fields()
+    captcha = captcha_field()
+
+    def clean_code(self):
+        from accounts.services import normalize_reset_code
+
+        code = normalize_reset_code(self.cleaned_data["code"])
+        if not re.fullmatch(r"\d{8}", code):
+            raise ValidationError(_("驗證碼是信中的 8 位數字。"))
+        return code
+
+
+class AccountLookupForm(forms.Form):
+    code = forms.CharField(
+        label=_("校代碼"),
+        max_length=10,
+        error_messages={"required": _("請輸入校代碼（單位代碼）。")},
+        help_text=_("例如 010300"),
+    )
+    email = email_field(label=_("公務信箱"))
+    captcha = captcha_field()
+
+
+class ProfileForm(forms.Form):
+    full_name = full_name_field()
+    office = forms.CharField(
+        label=_("處室名稱"), max_length=50, error_messages={"required": _("請輸入處室名稱。")}
+    )
+    title = forms.CharField(
+        label=_("職稱"), max_length=50, error_messages={"required": _("請輸入職稱。")}
+    )
+    phone = forms.CharField(
+        label=_("電話(分機)"),
+        max_length=30,
+        validators=[PHONE_VALIDATOR],
+        help_text=_("請填公務電話，例如 049-2910960#3765"),
+        error_messages={"required": _("請輸入電話。")},
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+
+class ChangePasswordForm(NewPasswordMixin, forms.Form):
+    old_password = forms.CharField(
+        label=_("目前的密碼"),
+        strip=False,
+        error_messages={"required": _("請輸入目前的密碼。")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_password1, new_password2 = new_password_fields()
+
+    def clean(self):
+        cleaned = super().clean()
+        old = cleaned.get("old_password")
+        if old and not self.account.check_password(old):
+            self.add_error("old_password", _("目前的密碼不正確。"))
+        return cleaned
+
+
+class EmailChangeForm(forms.Form):
+    new_email = email_field(label=_("新信箱"), required_message=_("請輸入新信箱。"))
+    new_email2 = email_field(
+        label=_("再輸入一次新信箱"), required_message=_("請再輸入一次新信箱。")
+    )
+    password = forms.CharField(
+        label=_("目前的密碼"),
+        strip=False,
+        error_messages={"required": _("請輸入目前的密碼。")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, account, **kwargs):
+        self.account = account
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("new_email"), cleaned.get("new_email2")
+        if first and second and first.strip().lower() != second.strip().lower():
+            self.add_error("new_email2", _("兩次輸入的信箱不一致。"))
+        if first and first.strip().lower() == self.account.email.strip().lower():
+            self.add_error("new_email", _("新信箱與目前的信箱相同。"))
+        password = cleaned.get("password")
+        if password and not self.account.check_password(password):
+            self.add_error("password", _("密碼不正確。"))
+        return cleaned
+
+
+class SetPasswordForm(NewPasswordMixin, forms.Form):
+    new_password1, new_password2 = new_password_fields(_("密碼"), _("確認密碼"))
+    captcha = captcha_field()

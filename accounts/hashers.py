@@ -6,8 +6,9 @@ class PortalArgon2PasswordHasher(Argon2PasswordHasher):
     Cheat Sheet: m=19 MiB, t=2, p=1), not Django's default (m=100 MiB, p=8).
 
     Why these and not more: every sign-in costs one verify, on the web worker that serves
-    it. m=19 MiB, t=2 takes about 25 ms of one core here (README, SECURITY.md), so a core
-    verifies 30-40 sign-ins a second and memory per concurrent sign-in stays small.
+    it. m=19 MiB, t=2 takes about 33 ms of one core on the development machine (README,
+    SECURITY.md), so a core verifies about 30 sign-ins a second and memory per concurrent
+    sign-in stays small.
     p=1 because a web worker handles one request at a time: more lanes would only take cores
     from the other sign-ins running beside it. Raising any parameter re-hashes each account
     at its next sign-in (Django's must_update), so this can be tightened later without a

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from axes.handlers.database import AxesDatabaseHandler
+from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Max, Sum
@@ -50,3 +52,18 @@ def lock_state(username: str, now=None) -> LockState:
     if failures >= settings.AXES_FAILURE_LIMIT:
         return LockState(failures, totals["last"] + settings.AXES_COOLOFF_TIME)
     return LockState(failures, None)
+
+
+class PerLoginNameHandler(AxesDatabaseHandler):
+    """django-axes keeps one attempt row per (name, address, browser) and lets each row
+    expire 15 minutes after its own last failure, so failures from two browsers would count
+    and expire apart. We lock per login name only: store every failure of a name in one row,
+    so the count is the name's and the lock ends 15 minutes after its third failure. The
+    address and browser of each failure are in the security event log."""
+
+    def user_login_failed(self, sender, credentials, request=None, **kwargs):
+        if request is not None:
+            AxesProxyHandler.update_request(request)
+            request.axes_ip_address = None
+            request.axes_user_agent = ""
+        return super().user_login_failed(sender, credentials, request, **kwargs)

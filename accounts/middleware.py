@@ -3,6 +3,9 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 TOUCH_EVERY_SECONDS = 60
@@ -41,4 +44,26 @@ class IdleTimeoutMiddleware:
                 )
             elif now - last_seen >= TOUCH_EVERY_SECONDS or "last_seen" not in request.session:
                 request.session["last_seen"] = now
+        return self.get_response(request)
+
+
+class RequiredActionsMiddleware:
+    """After a sign-in whose password breaks the current policy or is too old, nothing opens
+    but the change-password page (and signing out) until the password is changed."""
+
+    ALLOWED_PREFIXES = ("/static/", "/captcha/", "/i18n/", "/healthz")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from accounts.services import PASSWORD_CHANGE_REQUIRED
+
+        if request.user.is_authenticated and request.session.get(PASSWORD_CHANGE_REQUIRED):
+            allowed = {reverse("accounts:me-password"), reverse("accounts:logout")}
+            if request.path not in allowed and not request.path.startswith(self.ALLOWED_PREFIXES):
+                target = reverse("accounts:me-password")
+                if request.method == "GET" and request.path != "/":
+                    target += "?" + urlencode({"next": request.get_full_path()})
+                return redirect(target)
         return self.get_response(request)

@@ -2,34 +2,47 @@
 transaction, writes its security event and queues its mail after commit."""
 
 import logging
+import re
+import secrets
 import smtplib
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from axes.utils import reset as axes_reset
 from django.conf import settings
-from django.contrib.auth import authenticate, login
-from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth import authenticate, login, update_session_auth_hash
+from django.contrib.auth.password_validation import (
+    get_default_password_validators,
+    validate_password,
+)
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.lockout import LockState, lock_state
 from accounts.models import (
     Account,
+    EmailChangeRequest,
     OutboundEmail,
+    PasswordResetCode,
     SecurityEvent,
     SetPasswordToken,
     hash_secret,
     local_part_validator,
     normalize_login_name,
 )
+from accounts.validators import PasswordHistoryValidator
 from portal import emails
+from portal.net import client_ip
 from schools.models import Unit
 
 logger = logging.getLogger(__name__)
@@ -45,7 +58,7 @@ def record_security_event(
 ):
     ip_address = user_agent = None
     if request is not None:
-        ip_address = request.META.get("REMOTE_ADDR") or None
+        ip_address = client_ip(request)
         user_agent = request.META.get("HTTP_USER_AGENT", "")[:300]
         if actor is None and getattr(request, "user", None) is not None:
             actor = request.user if request.user.is_authenticated else None
@@ -185,14 +198,11 @@ def set_password_from_link(*, token: SetPasswordToken, new_password: str, reques
         account = token.account
         validate_password(new_password, account)
         now = timezone.now()
-        account.set_password(new_password)
-        account.password_changed_at = now
-        fields = ["password", "password_changed_at"]
+        _store_new_password(account, new_password)
         if account.state == Account.State.PENDING:
             account.state = Account.State.ACTIVE
             account.activated_at = now
-            fields += ["state", "activated_at"]
-        account.save(update_fields=fields)
+            account.save(update_fields=["state", "activated_at"])
         locked.used_at = now
         locked.save(update_fields=["used_at"])
         axes_reset(username=account.username)
@@ -285,13 +295,17 @@ def locked_until(username: str) -> datetime | None:
 
 # --- The outbox -------------------------------------------------------------------------
 
-# Delays before the 2nd to 6th try; their sum (15.5 minutes) stays far under the Redis
-# visibility timeout (one hour, portal/settings.py) so a waiting retry is never handed out twice.
-RETRY_DELAYS = (30, 60, 120, 240, 480)
-MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 STUCK_AFTER = timedelta(minutes=15)
 SWEEP_GRACE = timedelta(minutes=2)
-CLEARED_BODY = "（此信含設定密碼連結或驗證碼，寄出後內容已清除。）"
+CLAIM_TOLERANCE = timedelta(seconds=5)
+CLEARED_BODY = gettext_lazy("（此信含一次性的連結或驗證碼，寄出或寄送失敗後內容已清除。）")
+# Mails whose secret is a set-password link: a resend issues a fresh link instead.
+SET_PASSWORD_MAILS = ("account_created", "verification_resent")
+
+
+def retry_delays() -> tuple[int, ...]:
+    """Seconds before the 2nd, 3rd, ... try (settings.OUTBOX_RETRY_DELAYS)."""
+    return tuple(settings.OUTBOX_RETRY_DELAYS)
 
 
 @dataclass(frozen=True)
@@ -308,16 +322,26 @@ def _is_permanent(error: Exception) -> bool:
     return False
 
 
+def _finish(row: OutboundEmail, **fields) -> None:
+    """Record a row's final state; a body that carried a secret is cleared either way."""
+    if row.carries_secret:
+        fields.update(body_text=str(CLEARED_BODY), body_html="", body_cleared_at=timezone.now())
+    OutboundEmail.objects.filter(pk=row.pk).update(**fields)
+
+
 def deliver_outbound_email(*, outbound_email_id: int) -> Delivery:
     """Send one outbox row at most once.
 
-    The row is claimed with a conditional UPDATE (queued → sending), so two workers, a retry
-    and the sweep can never both send it. Connection and SMTP errors put it back in the
-    queue with a delay, up to MAX_ATTEMPTS; then it is marked failed with the reason.
+    The row is claimed with a conditional UPDATE (queued and due → sending), so two
+    workers, a retry and the sweep can never both send it. Connection and SMTP errors put it
+    back in the queue with a delay (retry_delays()); after the last try, or at once on a
+    permanent (5xx) refusal, it is marked failed with the reason.
     """
     now = timezone.now()
     claimed = OutboundEmail.objects.filter(
-        pk=outbound_email_id, status=OutboundEmail.Status.QUEUED
+        pk=outbound_email_id,
+        status=OutboundEmail.Status.QUEUED,
+        next_attempt_at__lte=now + CLAIM_TOLERANCE,
     ).update(status=OutboundEmail.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
     if not claimed:
         return Delivery(status="skipped")
@@ -336,15 +360,14 @@ def deliver_outbound_email(*, outbound_email_id: int) -> Delivery:
         message.send()
     except (smtplib.SMTPException, OSError) as error:
         reason = f"{type(error).__name__}: {error}"[:2000]
-        if row.attempts >= MAX_ATTEMPTS or _is_permanent(error):
-            OutboundEmail.objects.filter(pk=row.pk).update(
-                status=OutboundEmail.Status.FAILED, last_error=reason
-            )
+        delays = retry_delays()
+        if row.attempts > len(delays) or _is_permanent(error):
+            _finish(row, status=OutboundEmail.Status.FAILED, last_error=reason)
             logger.warning(
                 "outbox %s failed for good after %s tries: %s", row.pk, row.attempts, reason
             )
             return Delivery(status=OutboundEmail.Status.FAILED)
-        delay = RETRY_DELAYS[row.attempts - 1]
+        delay = delays[row.attempts - 1]
         OutboundEmail.objects.filter(pk=row.pk).update(
             status=OutboundEmail.Status.QUEUED,
             last_error=reason,
@@ -353,21 +376,21 @@ def deliver_outbound_email(*, outbound_email_id: int) -> Delivery:
         return Delivery(status=OutboundEmail.Status.QUEUED, retry_in=delay)
     except Exception as error:
         # A bug, not a network problem: never leave the row claimed, never send it again.
-        OutboundEmail.objects.filter(pk=row.pk).update(
-            status=OutboundEmail.Status.FAILED, last_error=f"{type(error).__name__}: {error}"[:2000]
+        _finish(
+            row,
+            status=OutboundEmail.Status.FAILED,
+            last_error=f"{type(error).__name__}: {error}"[:2000],
         )
         raise
-    sent = {"status": OutboundEmail.Status.SENT, "sent_at": timezone.now(), "last_error": ""}
-    if row.carries_secret:
-        sent.update(body_text=CLEARED_BODY, body_html="", body_cleared_at=timezone.now())
-    OutboundEmail.objects.filter(pk=row.pk).update(**sent)
+    _finish(row, status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error="")
     return Delivery(status=OutboundEmail.Status.SENT)
 
 
 def sweep_outbox(now=None) -> dict[str, int]:
-    """Catch what the broker never delivered: queue overdue rows again, and give up on rows
-    claimed long ago by a worker that died (their fate is unknown, so they are not resent
-    automatically: helpdesk can resend after checking)."""
+    """Send what is due and was never delivered (broker down, worker lost, eager mode's
+    retries): oldest first, each row at most once per grace period. Rows claimed long ago
+    by a worker that died are given up: whether they went out is unknown, so they are not
+    resent automatically (helpdesk can resend after checking)."""
     now = now or timezone.now()
     stuck = OutboundEmail.objects.filter(
         status=OutboundEmail.Status.SENDING, claimed_at__lt=now - STUCK_AFTER
@@ -378,7 +401,13 @@ def sweep_outbox(now=None) -> dict[str, int]:
     overdue = list(
         OutboundEmail.objects.filter(
             status=OutboundEmail.Status.QUEUED, next_attempt_at__lt=now - SWEEP_GRACE
-        ).values_list("pk", flat=True)[:500]
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    # Due now, and not picked again by the next sweep until another grace period passes.
+    OutboundEmail.objects.filter(pk__in=overdue, status=OutboundEmail.Status.QUEUED).update(
+        next_attempt_at=now
     )
     for pk in overdue:
         emails.dispatch(pk)
@@ -386,37 +415,431 @@ def sweep_outbox(now=None) -> dict[str, int]:
 
 
 def resend_outbound_email(*, outbound_email: OutboundEmail, actor, request=None) -> OutboundEmail:
-    """Helpdesk resend. A failed row is queued again as it is; a sent row is copied, unless
-    its body held a secret and was cleared (then a new link must be issued instead)."""
-    if outbound_email.body_cleared_at is not None:
-        raise ValidationError(
-            _("這封信含設定密碼連結，內容已清除，無法重寄；請改為重新寄送設定密碼連結。")
-        )
+    """Helpdesk resend. A set-password mail is resent with a fresh link (the old body is
+    cleared and helpdesk never sees links); other mails with a one-time secret cannot be
+    resent (the person asks again); a failed plain mail is queued again, a sent one copied."""
     if outbound_email.status in (OutboundEmail.Status.QUEUED, OutboundEmail.Status.SENDING):
         raise ValidationError(_("這封信還在寄送中。"))
+    account = outbound_email.account
     with transaction.atomic():
-        if outbound_email.status == OutboundEmail.Status.FAILED:
+        if outbound_email.carries_secret:
+            if (
+                outbound_email.kind not in SET_PASSWORD_MAILS
+                or account is None
+                or account.state != Account.State.PENDING
+            ):
+                raise ValidationError(
+                    _(
+                        "這封信含一次性的驗證碼或連結，無法重寄；請使用者重新申請（忘記密碼、變更信箱等）。"
+                    )
+                )
+            row = emails.verification_resent(
+                account=account, link=issue_set_password_link(account=account)
+            )
+        elif outbound_email.status == OutboundEmail.Status.FAILED:
             row = outbound_email
             row.status = OutboundEmail.Status.QUEUED
             row.attempts = 0
             row.next_attempt_at = timezone.now()
             row.save(update_fields=["status", "attempts", "next_attempt_at"])
+            transaction.on_commit(lambda: emails.dispatch(row.pk))
         else:
             row = OutboundEmail.objects.create(
                 kind=outbound_email.kind,
-                account=outbound_email.account,
+                account=account,
                 to_address=outbound_email.to_address,
                 subject=outbound_email.subject,
                 body_text=outbound_email.body_text,
                 body_html=outbound_email.body_html,
-                carries_secret=outbound_email.carries_secret,
             )
+            transaction.on_commit(lambda: emails.dispatch(row.pk))
         record_security_event(
             kind=Kind.MAIL_RESENT,
-            account=outbound_email.account,
+            account=account,
             actor=actor,
             request=request,
-            detail={"outbound_email": row.pk, "kind": row.kind},
+            detail={"outbound_email": row.pk, "kind": row.kind, "resent_from": outbound_email.pk},
         )
-        transaction.on_commit(lambda: emails.dispatch(row.pk))
     return row
+
+
+# --- Public self-service forms ----------------------------------------------------------
+# Each answers the same whether or not the data matched; only a match writes and mails.
+
+
+def _same_text(a: str, b: str) -> bool:
+    return (
+        unicodedata.normalize("NFKC", a or "").strip()
+        == unicodedata.normalize("NFKC", b or "").strip()
+    )
+
+
+def find_person(*, full_name: str, username: str, email: str, states) -> Account | None:
+    """The account whose name, login name and e-mail all match what was typed."""
+    account = (
+        Account.objects.select_related("unit")
+        .filter(username=normalize_login_name(username), state__in=states)
+        .first()
+    )
+    if (
+        account is not None
+        and _same_text(account.full_name, full_name)
+        and account.email.strip().lower() == email.strip().lower()
+    ):
+        return account
+    return None
+
+
+def request_verification_resend(*, full_name: str, username: str, email: str, request=None) -> None:
+    """A fresh set-password link for a pending account; earlier links stop working."""
+    account = find_person(
+        full_name=full_name, username=username, email=email, states=[Account.State.PENDING]
+    )
+    if account is None:
+        return
+    with transaction.atomic():
+        link = issue_set_password_link(account=account)
+        emails.verification_resent(account=account, link=link)
+        record_security_event(
+            kind=Kind.VERIFICATION_RESENT, account=account, actor=None, request=request
+        )
+
+
+RESET_PREFIX_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: they read like 1 and 0
+
+
+@dataclass(frozen=True)
+class ResetFlow:
+    """What the forgot-password pages keep in the session between the two steps. The
+    account id is None when step 1 matched nothing; the pages look the same either way."""
+
+    username: str
+    prefix: str
+    account_id: int | None
+    sent_at: float
+
+    def as_session(self) -> dict:
+        return {
+            "username": self.username,
+            "prefix": self.prefix,
+            "account_id": self.account_id,
+            "sent_at": self.sent_at,
+        }
+
+    @classmethod
+    def from_session(cls, data) -> "ResetFlow | None":
+        try:
+            return cls(data["username"], data["prefix"], data["account_id"], float(data["sent_at"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def _reset_code_hash(account_id: int, prefix: str, code: str) -> str:
+    return salted_hmac(
+        "portal.password-reset-code", f"{account_id}:{prefix}:{code}", algorithm="sha256"
+    ).hexdigest()
+
+
+def _new_prefix() -> str:
+    return "".join(secrets.choice(RESET_PREFIX_LETTERS) for _ in range(2))
+
+
+def _issue_reset_code(*, account: Account, prefix: str, typed: dict, request=None) -> None:
+    now = timezone.now()
+    code = f"{secrets.randbelow(10**8):08d}"
+    with transaction.atomic():
+        account.password_reset_codes.filter(used_at=None, revoked_at=None).update(revoked_at=now)
+        PasswordResetCode.objects.create(
+            account=account,
+            prefix=prefix,
+            code_hash=_reset_code_hash(account.pk, prefix, code),
+            created_at=now,
+            expires_at=now + timedelta(minutes=settings.PASSWORD_RESET_CODE_MINUTES),
+        )
+        emails.password_reset_code(account=account, prefix=prefix, code=code, typed=typed)
+        record_security_event(
+            kind=Kind.PASSWORD_RESET_REQUESTED, account=account, actor=None, request=request
+        )
+
+
+def start_password_reset(*, full_name: str, username: str, email: str, request=None) -> ResetFlow:
+    """Step 1: mail an 8-digit code behind a new 2-letter prefix when all three match an
+    active account. A prefix is made either way, so step 2 looks the same."""
+    prefix = _new_prefix()
+    account = find_person(
+        full_name=full_name, username=username, email=email, states=[Account.State.ACTIVE]
+    )
+    if account is not None:
+        typed = {"full_name": full_name, "username": normalize_login_name(username), "email": email}
+        _issue_reset_code(account=account, prefix=prefix, typed=typed, request=request)
+    return ResetFlow(
+        username=normalize_login_name(username),
+        prefix=prefix,
+        account_id=account.pk if account else None,
+        sent_at=timezone.now().timestamp(),
+    )
+
+
+def resend_password_reset_code(*, flow: ResetFlow, request=None) -> ResetFlow:
+    """ "重寄驗證信": a new code and prefix replace the old, at most once a minute."""
+    wait = settings.PASSWORD_RESET_RESEND_SECONDS - (timezone.now().timestamp() - flow.sent_at)
+    if wait > 0:
+        raise ValidationError(_("請稍候 %(seconds)d 秒再重寄驗證信。") % {"seconds": int(wait) + 1})
+    prefix = _new_prefix()
+    account = reset_flow_account(flow)
+    if account is not None:
+        latest = account.password_reset_codes.filter(used_at=None, revoked_at=None).first()
+        typed = {
+            "full_name": account.full_name,
+            "username": account.username,
+            "email": account.email,
+        }
+        if (
+            latest is None
+            or (timezone.now() - latest.created_at).total_seconds()
+            >= settings.PASSWORD_RESET_RESEND_SECONDS
+        ):
+            _issue_reset_code(account=account, prefix=prefix, typed=typed, request=request)
+        else:
+            prefix = latest.prefix
+    return ResetFlow(flow.username, prefix, flow.account_id, timezone.now().timestamp())
+
+
+def reset_flow_account(flow: ResetFlow) -> Account | None:
+    if flow.account_id is None:
+        return None
+    return (
+        Account.objects.select_related("unit")
+        .filter(pk=flow.account_id, state=Account.State.ACTIVE)
+        .first()
+    )
+
+
+def normalize_reset_code(value: str) -> str:
+    """Accept the code as people paste it: with the prefix (AB-12345678), spaces or dashes."""
+    value = unicodedata.normalize("NFKC", value or "").upper()
+    value = re.sub(r"^[A-Z]{2}\s*-?", "", value.strip())
+    return re.sub(r"[\s\-]", "", value)
+
+
+def check_password_reset_code(
+    *, flow: ResetFlow, code: str, request=None
+) -> PasswordResetCode | None:
+    """The usable code row when ``code`` is right. A wrong code counts one of the 5 tries
+    (committed even though the caller will refuse the form); None otherwise."""
+    account = reset_flow_account(flow)
+    if account is None:
+        return None
+    code = normalize_reset_code(code)
+    with transaction.atomic():
+        row = (
+            account.password_reset_codes.select_for_update()
+            .filter(prefix=flow.prefix, used_at=None, revoked_at=None)
+            .order_by("-created_at")
+            .first()
+        )
+        if row is None or not row.is_usable():
+            return None
+        if constant_time_compare(row.code_hash, _reset_code_hash(account.pk, flow.prefix, code)):
+            return row
+        row.failed_attempts = F("failed_attempts") + 1
+        row.save(update_fields=["failed_attempts"])
+        record_security_event(
+            kind=Kind.PASSWORD_RESET_CODE_FAILED, account=account, request=request
+        )
+    return None
+
+
+def finalize_password_reset(
+    *, flow: ResetFlow, code: str, new_password: str, request=None
+) -> Account:
+    """Step 2: a right code and a new password that passes the policy (history included).
+    The reset ends every session of the account (Django ties sessions to the password
+    hash) and lifts a lockout."""
+    row = check_password_reset_code(flow=flow, code=code, request=request)
+    if row is None:
+        raise ValidationError({"code": [reset_code_error()]})
+    account = row.account
+    validate_password(new_password, account)
+    with transaction.atomic():
+        claimed = PasswordResetCode.objects.filter(pk=row.pk, used_at=None).update(
+            used_at=timezone.now()
+        )
+        if not claimed:
+            raise ValidationError({"code": [reset_code_error()]})
+        _store_new_password(account, new_password)
+        axes_reset(username=account.username)
+        record_security_event(
+            kind=Kind.PASSWORD_RESET, account=account, actor=account, request=request
+        )
+        emails.password_changed(account=account, how="reset")
+    return account
+
+
+def reset_code_error() -> str:
+    return _(
+        "驗證碼錯誤或已失效（60 分鐘內有效，錯誤 5 次即失效）。"
+        "請確認是最新一封信的驗證碼，或按「重寄驗證信」。"
+    )
+
+
+def _store_new_password(account: Account, new_password: str) -> None:
+    account.set_password(new_password)
+    account.password_changed_at = timezone.now()
+    account.save(update_fields=["password", "password_changed_at"])
+
+
+def lookup_accounts(*, unit_code: str, email: str, request=None) -> None:
+    """Forgot account: mail the login names that e-mail holds in that unit."""
+    unit = (
+        Unit.objects.annotate(code_lower=Lower("code"))
+        .filter(code_lower=unit_code.strip().lower())
+        .first()
+    )
+    if unit is None:
+        return
+    accounts = list(
+        Account.objects.annotate(email_lower=Lower("email"))
+        .filter(unit=unit, email_lower=email.strip().lower())
+        .order_by("username")
+    )
+    if not accounts:
+        return
+    with transaction.atomic():
+        emails.account_lookup(email=accounts[0].email, unit=unit, accounts=accounts)
+        for account in accounts:
+            record_security_event(kind=Kind.ACCOUNT_LOOKUP, account=account, request=request)
+
+
+# --- The signed-in account's own changes --------------------------------------------------
+
+
+def update_profile(
+    *, account: Account, full_name: str, office: str, title: str, phone: str, request=None
+):
+    changed = {}
+    for field, value in {
+        "full_name": full_name,
+        "office": office,
+        "title": title,
+        "phone": phone,
+    }.items():
+        if getattr(account, field) != value:
+            changed[field] = value
+    if not changed:
+        return account
+    with transaction.atomic():
+        for field, value in changed.items():
+            setattr(account, field, value)
+        account.save(update_fields=list(changed))
+        record_security_event(
+            kind=Kind.PROFILE_CHANGED,
+            account=account,
+            actor=account,
+            request=request,
+            detail={"fields": sorted(changed)},
+        )
+    return account
+
+
+def change_password(*, account: Account, new_password: str, request) -> Account:
+    """Own password change (ChangePasswordForm has re-checked the old password): the policy
+    with history, the other sessions ended (this one kept), a notice mailed."""
+    validate_password(new_password, account)
+    with transaction.atomic():
+        _store_new_password(account, new_password)
+        record_security_event(
+            kind=Kind.PASSWORD_CHANGED, account=account, actor=account, request=request
+        )
+        emails.password_changed(account=account, how="change")
+    update_session_auth_hash(request, account)
+    request.session.pop(PASSWORD_CHANGE_REQUIRED, None)
+    return account
+
+
+def request_email_change(*, account: Account, new_email: str, request=None) -> None:
+    """A confirmation link to the new address (EmailChangeForm has re-checked the password);
+    the old address stays until the link is used, and is told now."""
+    new_email = new_email.strip()
+    now = timezone.now()
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        account.email_change_requests.filter(used_at=None, revoked_at=None).update(revoked_at=now)
+        EmailChangeRequest.objects.create(
+            account=account,
+            new_email=new_email,
+            token_hash=hash_secret(token),
+            created_at=now,
+            expires_at=now + timedelta(hours=settings.EMAIL_CHANGE_LINK_HOURS),
+        )
+        link = settings.PORTAL_BASE_URL + reverse("accounts:email-confirm", args=[token])
+        emails.email_change_confirm(account=account, new_email=new_email, link=link)
+        emails.email_change_notice(account=account, new_email=new_email)
+        record_security_event(
+            kind=Kind.EMAIL_CHANGE_REQUESTED,
+            account=account,
+            actor=account,
+            request=request,
+            detail={"new_email": new_email},
+        )
+
+
+def find_email_change(token: str) -> EmailChangeRequest | None:
+    found = (
+        EmailChangeRequest.objects.select_related("account")
+        .filter(token_hash=hash_secret(token))
+        .first()
+    )
+    if found is None or not found.is_usable() or found.account.state == Account.State.DISABLED:
+        return None
+    return found
+
+
+def confirm_email_change(*, change: EmailChangeRequest, request=None) -> Account:
+    with transaction.atomic():
+        claimed = EmailChangeRequest.objects.filter(
+            pk=change.pk, used_at=None, revoked_at=None
+        ).update(used_at=timezone.now())
+        if not claimed:
+            raise ValidationError(_("這個連結已經使用過或已失效。"))
+        account = change.account
+        old_email = account.email
+        account.email = change.new_email
+        account.save(update_fields=["email"])
+        record_security_event(
+            kind=Kind.EMAIL_CHANGED,
+            account=account,
+            actor=account,
+            request=request,
+            detail={"old_email": old_email, "new_email": change.new_email},
+        )
+    return account
+
+
+# --- Required actions at sign-in ----------------------------------------------------------
+
+PASSWORD_CHANGE_REQUIRED = "password_change_required"
+
+
+def policy_failures(password: str, account: Account) -> list[str]:
+    """The current policy's complaints about a password in use (history left out: the
+    password in use is always in its own history)."""
+    failures = []
+    for validator in get_default_password_validators():
+        if isinstance(validator, PasswordHistoryValidator):
+            continue
+        try:
+            validator.validate(password, account)
+        except ValidationError as error:
+            failures.extend(error.messages)
+    return failures
+
+
+def password_change_reason(account: Account, password: str) -> str | None:
+    if policy_failures(password, account):
+        return "policy"
+    max_age = settings.PASSWORD_MAX_AGE_DAYS
+    changed = account.password_changed_at or account.date_joined
+    if max_age and timezone.now() - changed > timedelta(days=max_age):
+        return "expired"
+    return None

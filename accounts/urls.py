@@ -8,4 +8,12 @@ urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("ckverifycode/<str:token>/", views.set_password, name="set-password"),
+    path("verify/resend/", views.verify_resend, name="verify-resend"),
+    path("password/forgot/", views.password_forgot, name="password-forgot"),
+    path("password/forgot/code/", views.password_forgot_code, name="password-forgot-code"),
+    path("account/lookup/", views.account_lookup, name="account-lookup"),
+    path("me/", views.me, name="me"),
+    path("me/password/", views.me_password, name="me-password"),
+    path("me/email/", views.me_email, name="me-email"),
+    path("me/email/confirm/<str:token>/", views.email_confirm, name="email-confirm"),
 ]

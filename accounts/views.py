@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -13,9 +14,19 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from accounts import services
-from accounts.forms import SetPasswordForm, SignInForm
+from accounts.forms import (
+    AccountLookupForm,
+    ChangePasswordForm,
+    EmailChangeForm,
+    PasswordResetCodeForm,
+    PersonForm,
+    ProfileForm,
+    SetPasswordForm,
+    SignInForm,
+)
 from accounts.lockout import lock_state
-from accounts.models import SecurityEvent
+from accounts.models import SecurityEvent, normalize_login_name
+from accounts.throttles import render_throttled, throttled
 from accounts.validators import (
     CharacterClassValidator,
     GuessabilityValidator,
@@ -105,6 +116,8 @@ def login_view(request):
         if request.user.is_authenticated:
             return redirect(_next_url(request) or "home")
         return _sign_in_page(request, SignInForm(initial=_prefill(request)))
+    if throttled(request, "sign-in"):
+        return render_throttled(request)
     form = SignInForm(request.POST)
     if not form.is_valid():
         return _sign_in_page(request, form)
@@ -187,3 +200,238 @@ def admin_login(request):
         raise PermissionDenied(_("您的帳號沒有管理後台的權限。"))
     query = urlencode({"next": _next_url(request) or reverse("admin:index")})
     return redirect(f"{reverse('accounts:login')}?{query}")
+
+
+# --- Public self-service forms ------------------------------------------------------------
+
+RESET_FLOW = "password_reset_flow"
+
+
+def _form_page(request, template, form, **context):
+    return render(request, template, {"form": form, **context})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify_resend(request):
+    form = PersonForm(request.POST or None)
+    if request.method == "POST":
+        if throttled(
+            request, "verify-resend", key=normalize_login_name(request.POST.get("username"))
+        ):
+            return render_throttled(request)
+        if form.is_valid():
+            services.request_verification_resend(
+                full_name=form.cleaned_data["full_name"],
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                request=request,
+            )
+            messages.success(
+                request,
+                _(
+                    "已受理。如果您填寫的姓名、帳號與信箱都正確，而且帳號尚未開通，新的驗證信已寄到您的信箱；"
+                    "請在 %(hours)d 小時內點選信中的連結設定密碼，先前寄出的連結都已失效。"
+                )
+                % {"hours": settings.SET_PASSWORD_LINK_HOURS},
+            )
+            return redirect("accounts:verify-resend")
+    return _form_page(request, "accounts/verify_resend.html", form)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def password_forgot(request):
+    form = PersonForm(request.POST or None)
+    if request.method == "POST":
+        if throttled(
+            request, "password-forgot", key=normalize_login_name(request.POST.get("username"))
+        ):
+            return render_throttled(request)
+        if form.is_valid():
+            flow = services.start_password_reset(
+                full_name=form.cleaned_data["full_name"],
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                request=request,
+            )
+            request.session[RESET_FLOW] = flow.as_session()
+            return redirect("accounts:password-forgot-code")
+    return _form_page(request, "accounts/password_forgot.html", form)
+
+
+@sensitive_post_parameters("code", "new_password1", "new_password2")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def password_forgot_code(request):
+    flow = services.ResetFlow.from_session(request.session.get(RESET_FLOW))
+    if flow is None:
+        messages.info(request, _("請先填寫姓名、帳號與信箱，系統會寄出驗證碼。"))
+        return redirect("accounts:password-forgot")
+    if request.method == "POST" and request.POST.get("action") == "resend":
+        return _resend_reset_code(request, flow)
+    account = services.reset_flow_account(flow)
+    form = PasswordResetCodeForm(request.POST or None, account=account)
+    if request.method == "POST":
+        if throttled(request, "password-code", key=flow.username):
+            return render_throttled(request)
+        if form.is_valid():
+            try:
+                account = services.finalize_password_reset(
+                    flow=flow,
+                    code=form.cleaned_data["code"],
+                    new_password=form.cleaned_data["new_password1"],
+                    request=request,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                del request.session[RESET_FLOW]
+                request.session["prefill_username"] = account.username
+                messages.success(request, _("密碼已重設！請使用新密碼登入。"))
+                return redirect("accounts:login")
+        elif not {"code", "captcha"} & set(form.errors):
+            # Every error at once: say whether the code is right too (a wrong one counts).
+            code = form.cleaned_data["code"]
+            if services.check_password_reset_code(flow=flow, code=code, request=request) is None:
+                form.add_error("code", services.reset_code_error())
+    return _form_page(
+        request,
+        "accounts/password_forgot_code.html",
+        form,
+        prefix=flow.prefix,
+        rules=password_rules(),
+        user_words=dictionary_words(account),
+        minutes=settings.PASSWORD_RESET_CODE_MINUTES,
+    )
+
+
+def _resend_reset_code(request, flow):
+    if throttled(request, "password-code", key=flow.username):
+        return render_throttled(request)
+    try:
+        flow = services.resend_password_reset_code(flow=flow, request=request)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        request.session[RESET_FLOW] = flow.as_session()
+        messages.success(
+            request,
+            _(
+                "已重寄。如果資料正確，新的驗證碼已寄出，信中的英文代碼為「%(prefix)s」；舊的驗證碼已失效。"
+            )
+            % {"prefix": flow.prefix},
+        )
+    return redirect("accounts:password-forgot-code")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def account_lookup(request):
+    form = AccountLookupForm(request.POST or None)
+    if request.method == "POST":
+        if throttled(request, "account-lookup", key=request.POST.get("email", "").strip()):
+            return render_throttled(request)
+        if form.is_valid():
+            services.lookup_accounts(
+                unit_code=form.cleaned_data["code"],
+                email=form.cleaned_data["email"],
+                request=request,
+            )
+            messages.success(
+                request,
+                _("已受理。如果校代碼與信箱都正確，該信箱在這個單位的帳號清單已寄到該信箱。"),
+            )
+            return redirect("accounts:account-lookup")
+    return _form_page(request, "accounts/account_lookup.html", form)
+
+
+# --- The signed-in account's own pages ------------------------------------------------------
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def me(request):
+    account = request.user
+    initial = {
+        field: getattr(account, field) for field in ("full_name", "office", "title", "phone")
+    }
+    form = ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.update_profile(account=account, request=request, **form.cleaned_data)
+        messages.success(request, _("個人資料已更新。"))
+        return redirect("accounts:me")
+    pending_email = account.email_change_requests.filter(
+        used_at=None, revoked_at=None, expires_at__gt=timezone.now()
+    ).first()
+    return _form_page(request, "accounts/me.html", form, pending_email=pending_email)
+
+
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def me_password(request):
+    form = ChangePasswordForm(request.POST or None, account=request.user)
+    if request.method == "POST":
+        if throttled(request, "password-change", key=str(request.user.pk)):
+            return render_throttled(request)
+        if form.is_valid():
+            services.change_password(
+                account=request.user,
+                new_password=form.cleaned_data["new_password1"],
+                request=request,
+            )
+            messages.success(request, _("密碼已變更，其他裝置上的登入都已結束。"))
+            return redirect(_next_url(request) or "home")
+    return _form_page(
+        request,
+        "accounts/me_password.html",
+        form,
+        required=request.session.get(services.PASSWORD_CHANGE_REQUIRED),
+        max_age_days=settings.PASSWORD_MAX_AGE_DAYS,
+        rules=password_rules(),
+        user_words=dictionary_words(request.user),
+        next=_next_url(request),
+    )
+
+
+@sensitive_post_parameters("password")
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def me_email(request):
+    form = EmailChangeForm(request.POST or None, account=request.user)
+    if request.method == "POST":
+        if throttled(request, "email-change", key=str(request.user.pk)):
+            return render_throttled(request)
+        if form.is_valid():
+            new_email = form.cleaned_data["new_email"]
+            services.request_email_change(
+                account=request.user, new_email=new_email, request=request
+            )
+            messages.success(
+                request,
+                _("確認信已寄到 %(new)s，請點選信中的連結完成變更；在那之前仍使用 %(old)s。")
+                % {"new": new_email, "old": request.user.email},
+            )
+            return redirect("accounts:me")
+    return _form_page(request, "accounts/me_email.html", form)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def email_confirm(request, token):
+    """GET shows a button; only the POST changes the address (mail scanners follow links)."""
+    change = services.find_email_change(token)
+    if change is None:
+        return render(request, "accounts/email_confirm_invalid.html", status=404)
+    if request.method == "POST":
+        try:
+            services.confirm_email_change(change=change, request=request)
+        except ValidationError:
+            return render(request, "accounts/email_confirm_invalid.html", status=404)
+        messages.success(request, _("公務信箱已變更為 %(email)s。") % {"email": change.new_email})
+        return redirect("accounts:me" if request.user.is_authenticated else "accounts:login")
+    return render(request, "accounts/email_confirm.html", {"change": change})

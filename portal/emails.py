@@ -69,3 +69,82 @@ def account_created(*, account, link):
         account=account,
         carries_secret=True,
     )
+
+
+def verification_resent(*, account, link):
+    """補寄驗證信: a fresh set-password link; earlier links no longer work."""
+    return _queue(
+        name="verification_resent",
+        to=account.email,
+        context={
+            "account": account,
+            "unit": account.unit,
+            "link": link,
+            "link_hours": settings.SET_PASSWORD_LINK_HOURS,
+        },
+        account=account,
+        carries_secret=True,
+    )
+
+
+def password_reset_code(*, account, prefix, code, typed):
+    """忘記密碼確認信: the 8-digit code behind the prefix the page shows."""
+    return _queue(
+        name="password_reset_code",
+        to=account.email,
+        context={
+            "account": account,
+            "prefix": prefix,
+            "code": code,
+            "typed": typed,
+            "minutes": settings.PASSWORD_RESET_CODE_MINUTES,
+        },
+        account=account,
+        carries_secret=True,
+    )
+
+
+def password_changed(*, account, how):
+    """A notice that the password changed ("change" or "reset"); no secret in it."""
+    return _queue(
+        name="password_changed",
+        to=account.email,
+        context={"account": account, "how": how},
+        account=account,
+    )
+
+
+def email_change_confirm(*, account, new_email, link):
+    """To the new address: confirm it with the link."""
+    return _queue(
+        name="email_change_confirm",
+        to=new_email,
+        context={
+            "account": account,
+            "new_email": new_email,
+            "link": link,
+            "link_hours": settings.EMAIL_CHANGE_LINK_HOURS,
+        },
+        account=account,
+        carries_secret=True,
+    )
+
+
+def email_change_notice(*, account, new_email):
+    """To the old address: someone asked to move this account's mail elsewhere."""
+    return _queue(
+        name="email_change_notice",
+        to=account.email,
+        context={"account": account, "new_email": new_email},
+        account=account,
+    )
+
+
+def account_lookup(*, email, unit, accounts):
+    """Forgot account: the login names this e-mail holds in the unit."""
+    return _queue(
+        name="account_lookup",
+        to=email,
+        context={"unit": unit, "accounts": accounts},
+        account=accounts[0],
+    )

@@ -17,6 +17,7 @@ from aiosmtpd.controller import Controller
 from captcha.conf import settings as captcha_settings
 from django.contrib.auth.models import Group
 from django.core import mail
+from django.core.cache import cache
 from django.test import Client, TestCase
 
 from accounts.models import Account
@@ -55,6 +56,13 @@ def captcha_test_mode(monkeypatch):
 @pytest.fixture
 def real_captcha(monkeypatch):
     monkeypatch.setattr(captcha_settings, "CAPTCHA_TEST_MODE", False)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Rate-limit counters live in the cache (Redis in CI): every test starts from zero."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -207,3 +207,39 @@ def test_a_superuser_sees_the_permission_fields(client, school):
     target = make_account(school, "teacher02")
     page = client.get(f"/admin/accounts/account/{target.pk}/change/").content.decode()
     assert "is_superuser" in page
+
+
+def test_helpdesk_never_sees_a_link_or_code_in_the_outbox(desk, teacher):
+    row = OutboundEmail.objects.create(
+        kind="account_created",
+        account=teacher,
+        to_address=teacher.email,
+        subject="註冊會員成功通知",
+        body_text="http://x/ckverifycode/SECRET-TOKEN/",
+        body_html="<a href='SECRET-TOKEN'>",
+        carries_secret=True,
+        status=OutboundEmail.Status.FAILED,
+    )
+    page = desk.get(f"/admin/accounts/outboundemail/{row.pk}/change/").content.decode()
+    assert "SECRET-TOKEN" not in page
+    assert "不在後台顯示" in page
+
+
+def test_helpdesk_cannot_change_a_staff_members_email(desk, helpdesk, db):
+    colleague = Account.objects.create_user(
+        "desk2", email="desk2@portal.example.tw", password=GOOD_PASSWORD, full_name="客服二號"
+    )
+    colleague.is_staff = True
+    colleague.save()
+    desk.post(
+        f"/admin/accounts/account/{colleague.pk}/change/",
+        {
+            "full_name": "客服二號",
+            "office": "",
+            "title": "",
+            "phone": "",
+            "email": "attacker@evil.example",
+        },
+    )
+    colleague.refresh_from_db()
+    assert colleague.email == "desk2@portal.example.tw"

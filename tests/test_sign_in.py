@@ -279,3 +279,44 @@ def test_errors_and_help_are_tied_to_their_fields_for_screen_readers(client, rea
     assert 'id="id_username_error"' in page
     assert 'aria-invalid="true"' in page
     assert '<label for="id_captcha_1">' in page  # the visible captcha box, not the hidden key
+
+
+def test_failures_from_different_browsers_and_addresses_count_together(holder):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        sign_in(Client(HTTP_USER_AGENT="Browser A"), "010300_admin01", WRONG)
+    with time_machine.travel(start + timedelta(minutes=7), tick=False):
+        response = sign_in(
+            Client(HTTP_USER_AGENT="Browser B", REMOTE_ADDR="10.1.1.2"), "010300_admin01", WRONG
+        )
+        assert "目前【2】" in failure_text(response)
+    with time_machine.travel(start + timedelta(minutes=14), tick=False):
+        response = sign_in(Client(HTTP_USER_AGENT="Browser C"), "010300_admin01", WRONG)
+        assert "目前【3】" in failure_text(response)
+    # Locked for 15 minutes from the third failure, whichever browser asks.
+    with time_machine.travel(start + timedelta(minutes=28), tick=False):
+        assert (
+            sign_in(
+                Client(HTTP_USER_AGENT="Browser A"), "010300_admin01", GOOD_PASSWORD
+            ).status_code
+            == 200
+        )
+    with time_machine.travel(start + timedelta(minutes=29, seconds=10), tick=False):
+        assert (
+            sign_in(
+                Client(HTTP_USER_AGENT="Browser B"), "010300_admin01", GOOD_PASSWORD
+            ).status_code
+            == 302
+        )
+
+
+def test_people_can_still_sign_in_when_redis_is_down(client, holder, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    assert sign_in(client, "010300_admin01", GOOD_PASSWORD).status_code == 302
+    assert "王小明您好" in client.get("/").content.decode()

@@ -1,0 +1,59 @@
+"""Rate limits for public forms and code checks, per address and per key (the login name,
+the e-mail, the account), counted in Django's cache (Redis in production) through
+django-ratelimit. A limit answers with a clear page (``render_throttled``), never a crash."""
+
+import logging
+
+from django.shortcuts import render
+from django_ratelimit.core import is_ratelimited
+
+from portal.net import client_ip
+
+logger = logging.getLogger(__name__)
+
+# scope -> [(what is counted, rate)]. Rates are generous for people, tight for scripts; a whole
+# school behind one address stays well under the per-address numbers.
+LIMITS = {
+    "sign-in": [("ip", "300/15m")],
+    "verify-resend": [("ip", "30/h"), ("key", "5/h")],
+    "password-forgot": [("ip", "30/h"), ("key", "5/h")],
+    "password-code": [("ip", "60/h"), ("key", "15/h")],
+    "account-lookup": [("ip", "30/h"), ("key", "5/h")],
+    "password-change": [("key", "10/h")],
+    "email-change": [("key", "5/h")],
+}
+
+
+def throttled(request, scope: str, key: str = "") -> bool:
+    """Count this request against every limit of the scope; True when any is exceeded.
+
+    If the cache (Redis) is down the limits are not counted rather than failing the page:
+    the captcha, the lockout and the 5-try code rule still stand.
+    """
+    limited = False
+    for kind, rate in LIMITS[scope]:
+        value = (client_ip(request) or "unknown") if kind == "ip" else key.lower()
+        try:
+            limited |= is_ratelimited(
+                request,
+                group=f"portal:{scope}:{kind}",
+                key=lambda _group, _request, value=value: value,
+                rate=rate,
+                increment=True,
+            )
+        except Exception:  # the cache backend's own connection errors
+            logger.warning("rate-limit cache unavailable; %s not counted", scope, exc_info=True)
+    return limited
+
+
+def render_throttled(request):
+    from accounts.models import SecurityEvent
+    from accounts.services import record_security_event
+
+    record_security_event(
+        kind=SecurityEvent.Kind.THROTTLED,
+        account=request.user if request.user.is_authenticated else None,
+        request=request,
+        detail={"path": request.path},
+    )
+    return render(request, "accounts/throttled.html", status=429)
