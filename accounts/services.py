@@ -241,6 +241,16 @@ def sign_in(*, request, username: str, password: str) -> SignInResult:
         record_security_event(
             kind=Kind.SIGN_IN_SUCCEEDED, account=account, actor=account, request=request
         )
+        reason = password_change_reason(account, password)  # while the plaintext is at hand
+        if reason:
+            request.session[PASSWORD_CHANGE_REQUIRED] = reason
+            record_security_event(
+                kind=Kind.PASSWORD_CHANGE_REQUIRED,
+                account=account,
+                actor=account,
+                request=request,
+                detail={"reason": reason},
+            )
         return SignInResult(account=account, username=username, lock=LockState(0, None))
 
     known = Account.objects.filter(username=username).first()

@@ -301,7 +301,8 @@ def password_forgot_code(request):
         form,
         prefix=flow.prefix,
         rules=password_rules(),
-        user_words=dictionary_words(account),
+        # Only what the visitor typed: the account's own data would tell a match apart.
+        user_words=[flow.username],
         minutes=settings.PASSWORD_RESET_CODE_MINUTES,
     )
 

@@ -17,6 +17,7 @@ from portal import emails
 from schools.models import Unit
 
 DEMO_PASSWORD = "Demo-Portal-2026!tw"
+OUTDATED_PASSWORD = "teacher123"
 UNITS = [
     ("010300", "國立示範高級中學", Unit.Side.SCHOOL),
     ("010301", "市立和平高級中學", Unit.Side.SCHOOL),
@@ -47,7 +48,8 @@ class Command(BaseCommand):
                 ),
             ]
             helpdesk = self._helpdesk()
-        self._print(main, active, helpdesk)
+            outdated = self._outdated(units["010301"])
+        self._print(main, active, helpdesk, outdated)
 
     def _pending_main(self, unit):
         main = Account.objects.filter(unit=unit, role=Account.Role.MAIN).first()
@@ -84,6 +86,14 @@ class Command(BaseCommand):
             account.save()
         return account
 
+    def _outdated(self, unit):
+        """A teacher whose password predates the policy: sign-in asks for a new one first."""
+        account = self._active(unit, "teacher02", "黃淑芬", Account.Role.SUB, "學務處", "生教組長")
+        if not account.check_password(OUTDATED_PASSWORD):
+            account.set_password(OUTDATED_PASSWORD)
+            account.save()
+        return account
+
     def _helpdesk(self):
         account, created = Account.objects.get_or_create(
             username="helpdesk",
@@ -101,7 +111,7 @@ class Command(BaseCommand):
             account.groups.add(Group.objects.get(name="Helpdesk"))
         return account
 
-    def _print(self, main, active, helpdesk):
+    def _print(self, main, active, helpdesk, outdated):
         out = self.stdout.write
         out("")
         out(self.style.SUCCESS("Demo data ready. Sign in at http://127.0.0.1:8000/"))
@@ -110,6 +120,10 @@ class Command(BaseCommand):
             role = account.get_role_display()
             out(f"  {account.username:<22} {account.full_name}  ({account.unit.name}, {role})")
         out(f"  {helpdesk.username:<22} {helpdesk.full_name}  (Helpdesk, /admin/)")
+        name = f"{outdated.username:<22} {outdated.full_name}"
+        out(f"  {name}  password {OUTDATED_PASSWORD}: too weak for today's policy,")
+        out("                         so sign-in asks for a new one first")
+        out("  Forgot password, resend and account lookup mails land in var/mail/ as well.")
         if main.state == Account.State.PENDING:
             out("")
             out(f"  Pending main account {main.username} ({main.full_name}) has no password yet.")

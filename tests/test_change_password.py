@@ -1,0 +1,163 @@
+"""Changing one's own password (/me/password/) and the password change required at sign-in
+when the password breaks the current policy or is too old (SPEC section 3, seed 002)."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import Account, SecurityEvent
+from tests.conftest import (
+    GOOD_PASSWORD,
+    OTHER_GOOD_PASSWORD,
+    CommittingClient,
+    make_account,
+    sign_in,
+)
+
+pytestmark = pytest.mark.django_db
+
+PAGE = "/me/password/"
+
+
+def change(client, old, new, confirm=None):
+    return client.post(
+        PAGE, {"old_password": old, "new_password1": new, "new_password2": confirm or new}
+    )
+
+
+@pytest.fixture
+def signed_in(client, teacher):
+    assert sign_in(client, "010300_teacher01", GOOD_PASSWORD).status_code == 302
+    return client
+
+
+def test_a_guest_is_sent_to_sign_in(client):
+    response = client.get(PAGE)
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/me/password/"
+
+
+def test_it_changes_the_password_keeps_this_session_and_ends_the_others(signed_in, teacher):
+    other_device = Client()
+    sign_in(other_device, "010300_teacher01", GOOD_PASSWORD)
+    response = change(signed_in, GOOD_PASSWORD, OTHER_GOOD_PASSWORD)
+    assert response.status_code == 302
+    assert "林志明您好" in signed_in.get("/").content.decode()
+    assert "林志明您好" not in other_device.get("/").content.decode()
+    teacher.refresh_from_db()
+    assert teacher.check_password(OTHER_GOOD_PASSWORD)
+    assert teacher.password_changed_at is not None
+    notice = mail.outbox[-1]
+    assert notice.to == [teacher.email]
+    assert "密碼已變更通知" in notice.subject
+    assert OTHER_GOOD_PASSWORD not in notice.body
+    assert SecurityEvent.objects.filter(kind="password_changed", account=teacher).exists()
+
+
+def test_every_error_is_listed_at_once_and_nothing_typed_comes_back(signed_in, teacher):
+    page = change(signed_in, "not-my-password", "abcd1234", "abcd12345").content.decode()
+    assert "目前的密碼不正確" in page
+    assert "鍵盤或字母順序" in page
+    assert "兩次輸入的密碼不一致" in page
+    assert "not-my-password" not in page and "abcd1234" not in page
+    teacher.refresh_from_db()
+    assert teacher.check_password(GOOD_PASSWORD)
+
+
+def test_the_last_three_passwords_cannot_come_back(signed_in, teacher):
+    passwords = [OTHER_GOOD_PASSWORD, "Sunrise!Bamboo-Ferry64", "Copper&Willow-Lagoon73"]
+    current = GOOD_PASSWORD
+    for new in passwords:
+        assert change(signed_in, current, new).status_code == 302
+        current = new
+    page = change(signed_in, current, OTHER_GOOD_PASSWORD).content.decode()
+    assert "不可與前 3 次設定的密碼相同" in page
+    # the first one has left the history of three
+    assert change(signed_in, current, GOOD_PASSWORD).status_code == 302
+
+
+def test_too_many_attempts_answer_with_a_clear_page(signed_in):
+    for _ in range(10):
+        change(signed_in, "wrong-old-password", OTHER_GOOD_PASSWORD)
+    response = change(signed_in, GOOD_PASSWORD, OTHER_GOOD_PASSWORD)
+    assert response.status_code == 429
+    assert "操作太頻繁" in response.content.decode()
+
+
+@pytest.fixture
+def weak_teacher(school):
+    """An account whose password predates the current policy."""
+    account = make_account(school, "oldtimer", full_name="老師甲")
+    account.set_password("password1")
+    account.save()
+    return account
+
+
+def test_a_password_that_breaks_the_policy_must_be_changed_before_anything_else(
+    client, weak_teacher
+):
+    response = sign_in(client, "010300_oldtimer", "password1")
+    assert response.status_code == 302
+    for path in ("/", "/me/", "/me/email/"):
+        blocked = client.get(path)
+        assert blocked.status_code == 302
+        assert blocked["Location"].startswith(PAGE)
+    page = client.get(PAGE).content.decode()
+    assert "已不符合最新的密碼規則" in page
+    assert SecurityEvent.objects.filter(
+        kind="password_change_required", account=weak_teacher
+    ).exists()
+    assert change(client, "password1", OTHER_GOOD_PASSWORD).status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_signing_out_stays_possible_while_a_change_is_required(client, weak_teacher):
+    sign_in(client, "010300_oldtimer", "password1")
+    assert client.post("/logout/").status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_password_older_than_the_maximum_age_must_be_changed(client, teacher, settings):
+    settings.PASSWORD_MAX_AGE_DAYS = 90
+    Account.objects.filter(pk=teacher.pk).update(
+        password_changed_at=timezone.now() - timedelta(days=91)
+    )
+    sign_in(client, "010300_teacher01", GOOD_PASSWORD)
+    assert client.get("/")["Location"] == PAGE
+    assert "90 天" in client.get(PAGE).content.decode()
+
+
+def test_a_recent_password_or_the_age_rule_off_lets_people_in(teacher, settings):
+    Account.objects.filter(pk=teacher.pk).update(
+        password_changed_at=timezone.now() - timedelta(days=89)
+    )
+    settings.PASSWORD_MAX_AGE_DAYS = 90
+    recent = CommittingClient()
+    sign_in(recent, "010300_teacher01", GOOD_PASSWORD)
+    assert recent.get("/").status_code == 200
+    settings.PASSWORD_MAX_AGE_DAYS = 0
+    Account.objects.filter(pk=teacher.pk).update(
+        password_changed_at=timezone.now() - timedelta(days=900)
+    )
+    off = CommittingClient()
+    sign_in(off, "010300_teacher01", GOOD_PASSWORD)
+    assert off.get("/").status_code == 200
+
+
+def test_the_page_returns_to_where_the_person_was_going(client, weak_teacher):
+    sign_in(client, "010300_oldtimer", "password1")
+    blocked = client.get("/me/")
+    assert blocked["Location"] == f"{PAGE}?next=%2Fme%2F"
+    response = client.post(
+        blocked["Location"],
+        {
+            "old_password": "password1",
+            "new_password1": OTHER_GOOD_PASSWORD,
+            "new_password2": OTHER_GOOD_PASSWORD,
+            "next": "/me/",
+        },
+    )
+    assert response["Location"] == "/me/"

@@ -1,0 +1,250 @@
+"""Forgot password in two steps (SPEC section 5, seed 000): name + login name + e-mail, then
+an 8-digit code behind a 2-letter prefix, valid 60 minutes, dead after 5 wrong tries."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import PasswordResetCode, SecurityEvent
+from tests.conftest import CAPTCHA_OK, GOOD_PASSWORD, OTHER_GOOD_PASSWORD, CommittingClient, sign_in
+
+pytestmark = pytest.mark.django_db
+
+WRONG = "Wrong#Password-99x"
+NEW = "Sunrise!Bamboo-Ferry64"
+STEP_1 = "/password/forgot/"
+STEP_2 = "/password/forgot/code/"
+TEACHER = {
+    "full_name": "林志明",
+    "username": "010300_teacher01",
+    "email": "teacher01@school.edu.tw",
+}
+
+
+def ask(client, **person):
+    return client.post(STEP_1, {**TEACHER, **person, **CAPTCHA_OK}, follow=True)
+
+
+def code_in(message) -> tuple[str, str]:
+    prefix, code = re.search(r"\b([A-Z]{2})-(\d{8})\b", message.body).groups()
+    return prefix, code
+
+
+def reset(client, code, password=NEW, confirm=None, **extra):
+    data = {
+        "code": code,
+        "new_password1": password,
+        "new_password2": confirm or password,
+        **CAPTCHA_OK,
+    }
+    return client.post(STEP_2, {**data, **extra})
+
+
+def shown_prefix(response) -> str:
+    return re.search(r"英文代碼：<strong>([A-Z]{2})</strong>", response.content.decode()).group(1)
+
+
+def test_step_one_mails_a_code_whose_prefix_the_next_page_shows(client, teacher):
+    response = ask(client)
+    assert response.redirect_chain[-1][0] == STEP_2
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == [teacher.email]
+    assert "忘記密碼確認信" in message.subject
+    prefix, code = code_in(message)
+    assert shown_prefix(response) == prefix
+    assert prefix in message.subject
+    assert "60 分鐘" in message.body
+    assert "「帳號」：010300_teacher01" in message.body
+    assert message.alternatives[0].mimetype == "text/html"
+    assert SecurityEvent.objects.filter(kind="password_reset_requested", account=teacher).exists()
+    row = PasswordResetCode.objects.get()
+    assert code not in row.code_hash  # stored as a keyed hash, never the code
+
+
+@pytest.mark.parametrize(
+    "person",
+    [
+        {"full_name": "林志明X"},
+        {"username": "010300_nobody"},
+        {"email": "someone.else@school.edu.tw"},
+    ],
+)
+def test_step_one_answers_the_same_when_nothing_matches(client, teacher, person):
+    matched = ask(CommittingClient())
+    unmatched = ask(client, **person)
+    assert unmatched.redirect_chain == matched.redirect_chain
+    typed = person.get("username", TEACHER["username"])
+    assert comparable(unmatched, typed) == comparable(matched, TEACHER["username"])
+    assert len(mail.outbox) == 1  # only the matched request mailed
+
+
+def comparable(response, typed_username):
+    """The page without what differs by design: tokens, the random prefix, the typed name."""
+    page = response.content.decode().replace(typed_username, "NAME")
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", page)
+    page = re.sub(r"[0-9a-f]{40}", "CAPTCHA", page)
+    return re.sub(r"\b[A-Z]{2}\b(?=</strong>|-12345678)", "XX", page)
+
+
+def test_a_disabled_or_pending_account_gets_no_code(client, teacher, pending_main):
+    teacher.state = "disabled"
+    teacher.save(update_fields=["state"])
+    mail.outbox.clear()
+    ask(client)
+    ask(
+        CommittingClient(),
+        full_name="王小明",
+        username="010300_admin01",
+        email="wang@school.edu.tw",
+    )
+    assert mail.outbox == []
+
+
+def test_step_two_without_step_one_sends_people_back(client):
+    response = client.get(STEP_2, follow=True)
+    assert response.redirect_chain[-1][0] == STEP_1
+    assert "請先填寫姓名、帳號與信箱" in response.content.decode()
+
+
+def test_the_right_code_sets_the_new_password_unlocks_and_notifies(client, teacher):
+    for _ in range(3):
+        sign_in(Client(), "010300_teacher01", WRONG)  # locked
+    ask(client)
+    _prefix, code = code_in(mail.outbox[-1])
+    response = reset(client, code)
+    assert response.status_code == 302
+    assert response["Location"] == "/login/"
+    assert sign_in(Client(), "010300_teacher01", GOOD_PASSWORD).status_code == 200
+    assert sign_in(Client(), "010300_teacher01", NEW).status_code == 302  # unlocked too
+    notice = mail.outbox[-1]
+    assert "密碼已變更通知" in notice.subject
+    assert code not in notice.body
+    assert SecurityEvent.objects.filter(kind="password_reset", account=teacher).exists()
+
+
+def test_a_reset_ends_every_session_of_the_account(client, teacher):
+    elsewhere = Client()
+    sign_in(elsewhere, "010300_teacher01", GOOD_PASSWORD)
+    assert "林志明您好" in elsewhere.get("/").content.decode()
+    ask(client)
+    reset(client, code_in(mail.outbox[-1])[1])
+    assert "林志明您好" not in elsewhere.get("/").content.decode()
+
+
+def test_the_code_can_be_pasted_with_its_prefix(client, teacher):
+    ask(client)
+    prefix, code = code_in(mail.outbox[-1])
+    assert reset(client, f" {prefix}-{code} ").status_code == 302
+
+
+def test_a_wrong_code_is_refused_and_five_wrong_tries_kill_the_code(client, teacher):
+    ask(client)
+    _prefix, code = code_in(mail.outbox[-1])
+    wrong = f"{(int(code) + 1) % 10**8:08d}"
+    for attempt in range(5):
+        response = reset(client, wrong)
+        assert response.status_code == 200
+        assert "驗證碼錯誤或已失效" in response.content.decode()
+    assert PasswordResetCode.objects.get().failed_attempts == 5
+    response = reset(client, code)
+    assert "驗證碼錯誤或已失效" in response.content.decode()
+    assert sign_in(Client(), "010300_teacher01", GOOD_PASSWORD).status_code == 302  # unchanged
+    assert SecurityEvent.objects.filter(kind="password_reset_code_failed").count() == 5
+
+
+def test_the_code_lives_sixty_minutes(client, teacher):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        ask(client)
+        _prefix, code = code_in(mail.outbox[-1])
+    with time_machine.travel(start + timedelta(minutes=61), tick=False):
+        assert "驗證碼錯誤或已失效" in reset(client, code).content.decode()
+
+
+def test_the_code_still_works_at_fifty_nine_minutes(client, teacher):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        ask(client)
+        _prefix, code = code_in(mail.outbox[-1])
+    with time_machine.travel(start + timedelta(minutes=59), tick=False):
+        assert reset(client, code).status_code == 302
+
+
+def test_resend_waits_a_minute_then_replaces_the_code_and_prefix(client, teacher):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        ask(client)
+        old_prefix, old_code = code_in(mail.outbox[-1])
+        too_soon = client.post(STEP_2, {"action": "resend"}, follow=True)
+        assert "請稍候" in too_soon.content.decode()
+        assert len(mail.outbox) == 1
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        response = client.post(STEP_2, {"action": "resend"}, follow=True)
+        assert len(mail.outbox) == 2
+        new_prefix, new_code = code_in(mail.outbox[-1])
+        assert shown_prefix(response) == new_prefix
+        assert f"「{new_prefix}」" in response.content.decode()
+        assert "驗證碼錯誤或已失效" in reset(client, old_code).content.decode()
+        assert reset(client, new_code).status_code == 302
+
+
+def test_resend_after_an_unmatched_step_one_looks_the_same_and_mails_nothing(client, teacher):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        ask(client, email="someone.else@school.edu.tw")
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        response = client.post(STEP_2, {"action": "resend"}, follow=True)
+    assert "已重寄" in response.content.decode()
+    assert mail.outbox == []
+
+
+def test_after_an_unmatched_step_one_every_code_is_wrong(client, teacher):
+    ask(client, full_name="別人")
+    assert "驗證碼錯誤或已失效" in reset(client, "12345678").content.decode()
+
+
+def test_every_error_is_listed_at_once(client, teacher):
+    ask(client)
+    _prefix, code = code_in(mail.outbox[-1])
+    wrong = f"{(int(code) + 1) % 10**8:08d}"
+    page = reset(client, wrong, password="abcd1234", confirm="abcd12345").content.decode()
+    assert "驗證碼錯誤或已失效" in page
+    assert "鍵盤或字母順序" in page
+    assert "兩次輸入的密碼不一致" in page
+    assert "abcd1234" not in page
+
+
+def test_a_wrong_captcha_does_not_check_the_code(client, teacher, monkeypatch):
+    ask(client)
+    _prefix, code = code_in(mail.outbox[-1])
+    wrong = f"{(int(code) + 1) % 10**8:08d}"
+    from captcha.conf import settings as captcha_settings
+
+    monkeypatch.setattr(captcha_settings, "CAPTCHA_TEST_MODE", False)
+    page = reset(client, wrong).content.decode()
+    assert "驗證碼不正確" in page
+    assert "驗證碼錯誤或已失效" not in page  # no oracle for the code without a captcha
+    assert PasswordResetCode.objects.get().failed_attempts == 0
+
+
+def test_the_history_rule_applies_to_resets(client, teacher):
+    ask(client)
+    page = reset(client, code_in(mail.outbox[-1])[1], password=GOOD_PASSWORD).content.decode()
+    assert "不可與前 3 次設定的密碼相同" in page
+    assert PasswordResetCode.objects.get().used_at is None  # the code is not used up
+
+
+def test_a_used_code_cannot_be_used_again(client, teacher):
+    ask(client)
+    _prefix, code = code_in(mail.outbox[-1])
+    assert reset(client, code).status_code == 302
+    ask(client)
+    assert (
+        "驗證碼錯誤或已失效" in reset(client, code, password=OTHER_GOOD_PASSWORD).content.decode()
+    )
