@@ -32,6 +32,8 @@ def throttled(request, scope: str, key: str = "") -> bool:
     """
     limited = False
     for kind, rate in LIMITS[scope]:
+        if kind == "key" and not key:
+            continue  # nothing typed: the form refuses it; the address limit still counts
         value = (client_ip(request) or "unknown") if kind == "ip" else key.lower()
         try:
             limited |= is_ratelimited(

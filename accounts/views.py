@@ -47,6 +47,11 @@ POLICY = [
 ]
 
 
+def _posted(request):
+    """The submitted data, or None on GET: an empty POST is still a submission (errors)."""
+    return request.POST if request.method == "POST" else None
+
+
 def password_rules():
     return [validator().get_help_text() for validator in POLICY]
 
@@ -163,7 +168,7 @@ def set_password(request, token):
         context = {"link_hours": settings.SET_PASSWORD_LINK_HOURS}
         return render(request, "accounts/set_password_invalid.html", context, status=404)
     account = found.account
-    form = SetPasswordForm(request.POST or None, account=account)
+    form = SetPasswordForm(_posted(request), account=account)
     if request.method == "POST" and form.is_valid():
         try:
             services.set_password_from_link(
@@ -214,7 +219,7 @@ def _form_page(request, template, form, **context):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def verify_resend(request):
-    form = PersonForm(request.POST or None)
+    form = PersonForm(_posted(request))
     if request.method == "POST":
         if throttled(
             request, "verify-resend", key=normalize_login_name(request.POST.get("username"))
@@ -242,7 +247,7 @@ def verify_resend(request):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def password_forgot(request):
-    form = PersonForm(request.POST or None)
+    form = PersonForm(_posted(request))
     if request.method == "POST":
         if throttled(
             request, "password-forgot", key=normalize_login_name(request.POST.get("username"))
@@ -271,7 +276,7 @@ def password_forgot_code(request):
     if request.method == "POST" and request.POST.get("action") == "resend":
         return _resend_reset_code(request, flow)
     account = services.reset_flow_account(flow)
-    form = PasswordResetCodeForm(request.POST or None, account=account)
+    form = PasswordResetCodeForm(_posted(request), account=account)
     if request.method == "POST":
         if throttled(request, "password-code", key=flow.username):
             return render_throttled(request)
@@ -329,7 +334,7 @@ def _resend_reset_code(request, flow):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def account_lookup(request):
-    form = AccountLookupForm(request.POST or None)
+    form = AccountLookupForm(_posted(request))
     if request.method == "POST":
         if throttled(request, "account-lookup", key=request.POST.get("email", "").strip()):
             return render_throttled(request)
@@ -358,7 +363,7 @@ def me(request):
     initial = {
         field: getattr(account, field) for field in ("full_name", "office", "title", "phone")
     }
-    form = ProfileForm(request.POST or None, initial=initial)
+    form = ProfileForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         services.update_profile(account=account, request=request, **form.cleaned_data)
         messages.success(request, _("個人資料已更新。"))
@@ -374,7 +379,7 @@ def me(request):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def me_password(request):
-    form = ChangePasswordForm(request.POST or None, account=request.user)
+    form = ChangePasswordForm(_posted(request), account=request.user)
     if request.method == "POST":
         if throttled(request, "password-change", key=str(request.user.pk)):
             return render_throttled(request)
@@ -403,7 +408,7 @@ def me_password(request):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def me_email(request):
-    form = EmailChangeForm(request.POST or None, account=request.user)
+    form = EmailChangeForm(_posted(request), account=request.user)
     if request.method == "POST":
         if throttled(request, "email-change", key=str(request.user.pk)):
             return render_throttled(request)
