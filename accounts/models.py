@@ -2,6 +2,7 @@ import hashlib
 import secrets
 import unicodedata
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import RegexValidator
@@ -270,6 +271,12 @@ class SecurityEvent(models.Model):
         EMAIL_CHANGED = "email_changed", _("變更信箱")
         ACCOUNT_LOOKUP = "account_lookup", _("查詢帳號")
         THROTTLED = "throttled", _("操作過於頻繁")
+        STATION_GRANTED = "station_granted", _("授予編報站權限")
+        STATION_REVOKED = "station_revoked", _("移除編報站權限")
+        CONSENT_GIVEN = "consent_given", _("同意授權")
+        CONSENT_DENIED = "consent_denied", _("不同意授權")
+        CONSENT_REVOKED = "consent_revoked", _("撤回授權")
+        STATION_REMINDER_SENT = "station_reminder_sent", _("寄送授權提醒")
 
     kind = models.CharField(_("事件"), max_length=40, choices=Kind.choices)
     account = models.ForeignKey(
@@ -338,7 +345,7 @@ class PasswordResetCode(models.Model):
             self.used_at is None
             and self.revoked_at is None
             and now < self.expires_at
-            and self.failed_attempts < 5
+            and self.failed_attempts < settings.PASSWORD_RESET_CODE_TRIES
         )
 
 

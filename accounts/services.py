@@ -591,27 +591,19 @@ def start_password_reset(*, full_name: str, username: str, email: str, request=N
 
 
 def resend_password_reset_code(*, flow: ResetFlow, request=None) -> ResetFlow:
-    """ "重寄驗證信": a new code and prefix replace the old, at most once a minute."""
+    """「重寄驗證信」: a new code and prefix replace the old, at most once a minute a session."""
     wait = settings.PASSWORD_RESET_RESEND_SECONDS - (timezone.now().timestamp() - flow.sent_at)
     if wait > 0:
         raise ValidationError(_("請稍候 %(seconds)d 秒再重寄驗證信。") % {"seconds": int(wait) + 1})
     prefix = _new_prefix()
     account = reset_flow_account(flow)
     if account is not None:
-        latest = account.password_reset_codes.filter(used_at=None, revoked_at=None).first()
         typed = {
             "full_name": account.full_name,
             "username": account.username,
             "email": account.email,
         }
-        if (
-            latest is None
-            or (timezone.now() - latest.created_at).total_seconds()
-            >= settings.PASSWORD_RESET_RESEND_SECONDS
-        ):
-            _issue_reset_code(account=account, prefix=prefix, typed=typed, request=request)
-        else:
-            prefix = latest.prefix
+        _issue_reset_code(account=account, prefix=prefix, typed=typed, request=request)
     return ResetFlow(flow.username, prefix, flow.account_id, timezone.now().timestamp())
 
 
@@ -670,11 +662,18 @@ def finalize_password_reset(
     if row is None:
         raise ValidationError({"code": [reset_code_error()]})
     account = row.account
-    validate_password(new_password, account)
+    try:
+        validate_password(new_password, account)
+    except ValidationError as error:
+        raise ValidationError({"new_password1": error.messages}) from error
     with transaction.atomic():
-        claimed = PasswordResetCode.objects.filter(pk=row.pk, used_at=None).update(
-            used_at=timezone.now()
-        )
+        claimed = PasswordResetCode.objects.filter(
+            pk=row.pk,
+            used_at=None,
+            revoked_at=None,
+            expires_at__gt=timezone.now(),
+            failed_attempts__lt=settings.PASSWORD_RESET_CODE_TRIES,
+        ).update(used_at=timezone.now())
         if not claimed:
             raise ValidationError({"code": [reset_code_error()]})
         _store_new_password(account, new_password)
@@ -694,9 +693,14 @@ def reset_code_error() -> str:
 
 
 def _store_new_password(account: Account, new_password: str) -> None:
+    """A new password also ends any e-mail change still waiting for confirmation: it may be
+    an intruder's, made with the password now replaced."""
     account.set_password(new_password)
     account.password_changed_at = timezone.now()
     account.save(update_fields=["password", "password_changed_at"])
+    account.email_change_requests.filter(used_at=None, revoked_at=None).update(
+        revoked_at=timezone.now()
+    )
 
 
 def lookup_accounts(*, unit_code: str, email: str, request=None) -> None:
@@ -816,6 +820,10 @@ def confirm_email_change(*, change: EmailChangeRequest, request=None) -> Account
         old_email = account.email
         account.email = change.new_email
         account.save(update_fields=["email"])
+        # Codes mailed to the old address stop working with it.
+        account.password_reset_codes.filter(used_at=None, revoked_at=None).update(
+            revoked_at=timezone.now()
+        )
         record_security_event(
             kind=Kind.EMAIL_CHANGED,
             account=account,

@@ -18,23 +18,31 @@ LIMITS = {
     "verify-resend": [("ip", "30/h"), ("key", "5/h")],
     "password-forgot": [("ip", "30/h"), ("key", "5/h")],
     "password-code": [("ip", "60/h"), ("key", "15/h")],
+    "password-resend": [("ip", "60/h"), ("key", "10/h")],
     "account-lookup": [("ip", "30/h"), ("key", "5/h")],
     "password-change": [("key", "10/h")],
     "email-change": [("key", "5/h")],
 }
 
 
-def throttled(request, scope: str, key: str = "") -> bool:
-    """Count this request against every limit of the scope; True when any is exceeded.
+def address_throttled(request, scope: str) -> bool:
+    """Count this request against the scope's per-address limits (before the form)."""
+    return _count(request, scope, "ip", client_ip(request) or "unknown")
 
-    If the cache (Redis) is down the limits are not counted rather than failing the page:
-    the captcha, the lockout and the 5-try code rule still stand.
-    """
+
+def key_throttled(request, scope: str, key: str) -> bool:
+    """Count against the scope's per-key limits. Public forms call this only once their
+    captcha has passed, so nobody can spend a victim's allowance without solving one."""
+    return _count(request, scope, "key", key.lower()) if key else False
+
+
+def _count(request, scope: str, kind: str, value: str) -> bool:
+    """True when a limit is exceeded. If the cache (Redis) is down nothing is counted rather
+    than failing the page: the captcha, the lockout and the 5-try code rule still stand."""
     limited = False
-    for kind, rate in LIMITS[scope]:
-        if kind == "key" and not key:
-            continue  # nothing typed: the form refuses it; the address limit still counts
-        value = (client_ip(request) or "unknown") if kind == "ip" else key.lower()
+    for limit_kind, rate in LIMITS[scope]:
+        if limit_kind != kind:
+            continue
         try:
             limited |= is_ratelimited(
                 request,

@@ -25,8 +25,8 @@ from accounts.forms import (
     SignInForm,
 )
 from accounts.lockout import lock_state
-from accounts.models import SecurityEvent, normalize_login_name
-from accounts.throttles import render_throttled, throttled
+from accounts.models import SecurityEvent
+from accounts.throttles import address_throttled, key_throttled, render_throttled
 from accounts.validators import (
     CharacterClassValidator,
     GuessabilityValidator,
@@ -36,6 +36,7 @@ from accounts.validators import (
     SequenceValidator,
     dictionary_words,
 )
+from stations.models import Station
 
 POLICY = [
     LengthValidator,
@@ -104,7 +105,8 @@ def _never_set_a_password_hint():
 @never_cache
 def home(request):
     if request.user.is_authenticated:
-        return render(request, "accounts/home_member.html")
+        stations = Station.objects.granted_to(request.user)
+        return render(request, "accounts/home_member.html", {"stations": stations})
     return render(request, "home.html", {"form": SignInForm(initial=_prefill(request)), "next": ""})
 
 
@@ -121,7 +123,7 @@ def login_view(request):
         if request.user.is_authenticated:
             return redirect(_next_url(request) or "home")
         return _sign_in_page(request, SignInForm(initial=_prefill(request)))
-    if throttled(request, "sign-in"):
+    if address_throttled(request, "sign-in"):
         return render_throttled(request)
     form = SignInForm(request.POST)
     if not form.is_valid():
@@ -221,11 +223,11 @@ def _form_page(request, template, form, **context):
 def verify_resend(request):
     form = PersonForm(_posted(request))
     if request.method == "POST":
-        if throttled(
-            request, "verify-resend", key=normalize_login_name(request.POST.get("username"))
-        ):
+        if address_throttled(request, "verify-resend"):
             return render_throttled(request)
         if form.is_valid():
+            if key_throttled(request, "verify-resend", form.cleaned_data["username"]):
+                return render_throttled(request)
             services.request_verification_resend(
                 full_name=form.cleaned_data["full_name"],
                 username=form.cleaned_data["username"],
@@ -249,11 +251,11 @@ def verify_resend(request):
 def password_forgot(request):
     form = PersonForm(_posted(request))
     if request.method == "POST":
-        if throttled(
-            request, "password-forgot", key=normalize_login_name(request.POST.get("username"))
-        ):
+        if address_throttled(request, "password-forgot"):
             return render_throttled(request)
         if form.is_valid():
+            if key_throttled(request, "password-forgot", form.cleaned_data["username"]):
+                return render_throttled(request)
             flow = services.start_password_reset(
                 full_name=form.cleaned_data["full_name"],
                 username=form.cleaned_data["username"],
@@ -275,12 +277,17 @@ def password_forgot_code(request):
         return redirect("accounts:password-forgot")
     if request.method == "POST" and request.POST.get("action") == "resend":
         return _resend_reset_code(request, flow)
-    account = services.reset_flow_account(flow)
-    form = PasswordResetCodeForm(_posted(request), account=account)
+    # The account's own rules (history, its name, its side's length) are checked only once
+    # the code has passed (finalize_password_reset): before that they would tell whether
+    # step 1 matched, and the history rule would test guesses of the current password.
+    form = PasswordResetCodeForm(_posted(request), account=None)
     if request.method == "POST":
-        if throttled(request, "password-code", key=flow.username):
+        if address_throttled(request, "password-code"):
             return render_throttled(request)
-        if form.is_valid():
+        valid = form.is_valid()
+        if "captcha" not in form.errors and key_throttled(request, "password-code", flow.username):
+            return render_throttled(request)
+        if valid:
             try:
                 account = services.finalize_password_reset(
                     flow=flow,
@@ -313,7 +320,9 @@ def password_forgot_code(request):
 
 
 def _resend_reset_code(request, flow):
-    if throttled(request, "password-code", key=flow.username):
+    if address_throttled(request, "password-resend") or key_throttled(
+        request, "password-resend", flow.username
+    ):
         return render_throttled(request)
     try:
         flow = services.resend_password_reset_code(flow=flow, request=request)
@@ -336,9 +345,11 @@ def _resend_reset_code(request, flow):
 def account_lookup(request):
     form = AccountLookupForm(_posted(request))
     if request.method == "POST":
-        if throttled(request, "account-lookup", key=request.POST.get("email", "").strip()):
+        if address_throttled(request, "account-lookup"):
             return render_throttled(request)
         if form.is_valid():
+            if key_throttled(request, "account-lookup", form.cleaned_data["email"]):
+                return render_throttled(request)
             services.lookup_accounts(
                 unit_code=form.cleaned_data["code"],
                 email=form.cleaned_data["email"],
@@ -381,7 +392,7 @@ def me(request):
 def me_password(request):
     form = ChangePasswordForm(_posted(request), account=request.user)
     if request.method == "POST":
-        if throttled(request, "password-change", key=str(request.user.pk)):
+        if key_throttled(request, "password-change", str(request.user.pk)):
             return render_throttled(request)
         if form.is_valid():
             services.change_password(
@@ -410,7 +421,7 @@ def me_password(request):
 def me_email(request):
     form = EmailChangeForm(_posted(request), account=request.user)
     if request.method == "POST":
-        if throttled(request, "email-change", key=str(request.user.pk)):
+        if key_throttled(request, "email-change", str(request.user.pk)):
             return render_throttled(request)
         if form.is_valid():
             new_email = form.cleaned_data["new_email"]

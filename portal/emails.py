@@ -148,3 +148,13 @@ def account_lookup(*, email, unit, accounts):
         context={"unit": unit, "accounts": accounts},
         account=accounts[0],
     )
+
+
+def station_reminder(*, account, station, holder):
+    """催報: the main-account holder reminds an account to enter a station and consent."""
+    return _queue(
+        name="station_reminder",
+        to=account.email,
+        context={"account": account, "station": station, "holder": holder},
+        account=account,
+    )

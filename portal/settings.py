@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.forms",
     "axes",
     "captcha",
+    "oauth2_provider",
     "schools",
     "accounts",
     "announcements",
@@ -223,6 +224,76 @@ SESSION_COOKIE_AGE = 12 * 60 * 60  # the cookie's lifetime; the idle timeout end
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- OpenID Connect provider (stations sign in through the portal) -----------------------
+
+
+def _oidc_signing_key() -> str:
+    """RS256 signing key: OIDC_RSA_PRIVATE_KEY (PEM; "\\n" accepted for newlines) in
+    production; the embedded default generates one under var/ on first start."""
+    pem = env_str("OIDC_RSA_PRIVATE_KEY")
+    if pem:
+        return pem.replace("\\n", "\n")
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "Set OIDC_RSA_PRIVATE_KEY to an RSA private key in PEM form when DEBUG=false "
+            "(openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048)."
+        )
+    path = VAR_DIR / "oidc-signing-key.pem"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        path.chmod(0o600)
+    return path.read_text()
+
+
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _oidc_signing_key(),
+    "OAUTH2_VALIDATOR_CLASS": "stations.oidc.StationValidator",
+    "PKCE_REQUIRED": True,
+    "SCOPES": {
+        "openid": "OpenID Connect",
+        "profile": "個人資料",
+        "email": "公務信箱",
+        "phone": "電話",
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    # Lifetimes, set on purpose: a code is exchanged at once; a station keeps its own
+    # session after sign-in, so tokens are short.
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
+    "ID_TOKEN_EXPIRE_SECONDS": 300,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 8 * 3600,
+    "ROTATE_REFRESH_TOKEN": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG else ["https"],
+    # OAuth 2.0 Security BCP (RFC 9700), every gate on: no implicit or password grant,
+    # S256 PKCE only, tokens only in headers, `iss` in authorization responses, tokens
+    # stored hashed, refresh-token replay revokes the whole family.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": not DEBUG,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+}
+# The demo station (/demo-station/) lets a newcomer try single sign-on on the embedded default.
+DEMO_STATION_ENABLED = env_bool("DEMO_STATION_ENABLED", DEBUG)
 
 # --- Captcha --------------------------------------------------------------------------
 CAPTCHA_CHALLENGE_FUNCT = "accounts.captcha.six_digit_challenge"

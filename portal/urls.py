@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy
@@ -12,6 +13,8 @@ admin.site.index_title = gettext_lazy("客服與系統管理")
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("", include("accounts.urls")),
+    path("", include("stations.urls")),
+    path("o/", include("stations.oidc_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("captcha/", include("captcha.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -19,3 +22,6 @@ urlpatterns = [
     path("admin/login/", account_views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
 ]
+
+if settings.DEMO_STATION_ENABLED:
+    urlpatterns.append(path("demo-station/", include("stations.demo_station")))

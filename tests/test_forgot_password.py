@@ -248,3 +248,107 @@ def test_a_used_code_cannot_be_used_again(client, teacher):
     assert (
         "驗證碼錯誤或已失效" in reset(client, code, password=OTHER_GOOD_PASSWORD).content.decode()
     )
+
+
+def test_step_two_does_not_test_the_current_password_before_the_code(client, teacher):
+    """The history rule would answer "that is one of your last passwords" for the real one."""
+    ask(client)
+    unmatched = CommittingClient()
+    ask(unmatched, full_name="別人")
+    for visitor in (client, unmatched):
+        page = visitor.post(
+            STEP_2, {"code": "", "new_password1": GOOD_PASSWORD, "new_password2": GOOD_PASSWORD}
+        ).content.decode()
+        assert "新密碼不可與前 3 次設定的密碼相同" not in page
+
+
+def test_step_two_looks_the_same_for_a_password_containing_the_login_name(client, teacher):
+    ask(client)
+    unmatched = CommittingClient()
+    ask(unmatched, full_name="別人")
+    guess = "Teacher01#Harbor-Tide82"
+    pages = [
+        comparable(
+            v.post(STEP_2, {"code": "", "new_password1": guess, "new_password2": guess}),
+            TEACHER["username"],
+        )
+        for v in (client, unmatched)
+    ]
+    assert pages[0] == pages[1]
+
+
+def test_the_account_rules_apply_once_the_code_is_right(client, teacher):
+    ask(client)
+    _prefix, code = code_in(mail.outbox[-1])
+    page = reset(client, code, password="Teacher01#Harbor-Tide82").content.decode()
+    assert "不可與帳號相同，也不可包含帳號" in page
+
+
+def test_resend_always_gives_this_visitor_a_fresh_prefix(teacher):
+    first, second = CommittingClient(), CommittingClient()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        ask(first)
+    with time_machine.travel(start + timedelta(seconds=30), tick=False):
+        second_prefix = shown_prefix(ask(second))
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        response = first.post(STEP_2, {"action": "resend"}, follow=True)
+    assert len(mail.outbox) == 3  # a new code for this visitor, not the other session's
+    assert shown_prefix(response) == code_in(mail.outbox[-1])[0]
+    assert second_prefix == code_in(mail.outbox[1])[0]
+
+
+def test_requests_without_a_valid_captcha_do_not_spend_a_login_names_allowance(
+    teacher, real_captcha
+):
+    attacker = CommittingClient(REMOTE_ADDR="10.9.9.9")
+    for _ in range(10):
+        attacker.post(
+            STEP_1, {"username": "010300_teacher01", "captcha_0": "x", "captcha_1": "000000"}
+        )
+    from captcha.conf import settings as captcha_settings
+
+    captcha_settings.CAPTCHA_TEST_MODE = True
+    try:
+        response = CommittingClient().post(STEP_1, {**TEACHER, **CAPTCHA_OK})
+    finally:
+        captcha_settings.CAPTCHA_TEST_MODE = False
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+
+
+def test_a_reset_ends_a_pending_email_change(client, teacher):
+    signed_in = CommittingClient()
+    sign_in(signed_in, "010300_teacher01", GOOD_PASSWORD)
+    signed_in.post(
+        "/me/email/",
+        {
+            "new_email": "evil@attacker.tw",
+            "new_email2": "evil@attacker.tw",
+            "password": GOOD_PASSWORD,
+        },
+    )
+    link = re.search(r"/me/email/confirm/[^/\s]+/", mail.outbox[-2].body).group(0)
+    ask(client)
+    reset(client, code_in(mail.outbox[-1])[1])
+    assert CommittingClient().post(link).status_code == 404
+    teacher.refresh_from_db()
+    assert teacher.email == "teacher01@school.edu.tw"
+
+
+def test_a_confirmed_email_change_ends_codes_sent_to_the_old_address(client, teacher):
+    ask(client)
+    _prefix, code = code_in(mail.outbox[-1])
+    signed_in = CommittingClient()
+    sign_in(signed_in, "010300_teacher01", GOOD_PASSWORD)
+    signed_in.post(
+        "/me/email/",
+        {"new_email": "lin@new.edu.tw", "new_email2": "lin@new.edu.tw", "password": GOOD_PASSWORD},
+    )
+    link = next(
+        re.search(r"/me/email/confirm/[^/\s]+/", m.body)
+        for m in mail.outbox
+        if m.to == ["lin@new.edu.tw"]
+    )
+    signed_in.post(link.group(0))
+    assert "驗證碼錯誤或已失效" in reset(client, code).content.decode()

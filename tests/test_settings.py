@@ -28,7 +28,20 @@ CONFIGURATION = (
     "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS",
     "SECURE_HSTS_PRELOAD",
+    "OIDC_RSA_PRIVATE_KEY",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 )
+
+
+@pytest.fixture(scope="module")
+def signing_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def manage(tmp_path, *args, **overrides):
@@ -59,7 +72,13 @@ def test_production_refuses_a_short_secret_key(tmp_path):
     assert "SECRET_KEY" in output
 
 
-def test_the_deployment_checklist_passes_in_production(tmp_path):
+def test_production_refuses_to_start_without_an_oidc_signing_key(tmp_path):
+    code, output = manage(tmp_path, "check", DEBUG="false", SECRET_KEY=secrets.token_urlsafe(48))
+    assert code != 0
+    assert "OIDC_RSA_PRIVATE_KEY" in output
+
+
+def test_the_deployment_checklist_passes_in_production(tmp_path, signing_key):
     code, output = manage(
         tmp_path,
         "check",
@@ -69,6 +88,7 @@ def test_the_deployment_checklist_passes_in_production(tmp_path):
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(48),  # 64 characters
         ALLOWED_HOSTS="portal.example.tw",
+        OIDC_RSA_PRIVATE_KEY=signing_key.replace("\n", "\\n"),  # one line, as in an env file
     )
 
     assert code == 0, output

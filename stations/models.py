@@ -1,0 +1,182 @@
+from django.conf import settings
+from django.core.validators import validate_slug
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ProfileField(models.TextChoices):
+    """The profile fields a station may receive, in the order they are shown."""
+
+    USERNAME = "username", _("帳號")
+    UNIT = "unit", _("單位代碼與名稱")
+    FULL_NAME = "full_name", _("姓名")
+    OFFICE = "office", _("處室名稱")
+    TITLE = "title", _("職稱")
+    PHONE = "phone", _("電話(分機)")
+    EMAIL = "email", _("公務信箱")
+
+
+FIELD_ORDER = [choice.value for choice in ProfileField]
+
+
+def ordered_fields(fields) -> list[str]:
+    known = set(fields or [])
+    return [name for name in FIELD_ORDER if name in known]
+
+
+def default_fields():
+    return [ProfileField.USERNAME.value, ProfileField.UNIT.value, ProfileField.FULL_NAME.value]
+
+
+def default_sides():
+    return ["school", "admin"]
+
+
+class StationQuerySet(models.QuerySet):
+    def granted_to(self, account):
+        """Active stations granted to the account that its unit's side may use."""
+        side = account.unit.side if account.unit_id else None
+        stations = self.filter(is_active=True, grants__account=account).order_by("order", "name")
+        return [station for station in stations if side is None or side in station.sides]
+
+
+class Station(models.Model):
+    """A reporting station (系統編報站): an OpenID Connect client of the portal."""
+
+    slug = models.SlugField(_("代號"), max_length=50, unique=True, validators=[validate_slug])
+    name = models.CharField(_("名稱"), max_length=100)
+    icon = models.CharField(
+        _("圖示文字"), max_length=4, blank=True, help_text=_("留空則使用名稱的第一個字。")
+    )
+    description = models.TextField(_("說明"), blank=True)
+    entry_url = models.URLField(_("入口網址"), max_length=500)
+    redirect_uris = models.TextField(
+        _("OpenID Connect 回呼網址"),
+        blank=True,
+        help_text=_("一行一個，必須與編報站登入時送來的 redirect_uri 完全相同。"),
+    )
+    fields = models.JSONField(_("提供的個人資料"), default=default_fields)
+    sides = models.JSONField(_("可使用的類別"), default=default_sides)
+    is_active = models.BooleanField(_("啟用"), default=True)
+    order = models.PositiveIntegerField(_("排序"), default=0)
+    client = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        verbose_name=_("OpenID Connect 用戶端"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="station",
+    )
+
+    objects = StationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("系統編報站")
+        verbose_name_plural = _("系統編報站")
+        ordering = ["order", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        """Every station is an OpenID Connect client: created with it, kept in step with it.
+        A new client's secret is shown once (``new_client_secret``) and stored hashed."""
+        from oauth2_provider.generators import generate_client_secret
+        from oauth2_provider.models import get_application_model
+
+        self.fields = ordered_fields(self.fields)
+        Application = get_application_model()
+        if self.client_id is None:
+            self.new_client_secret = generate_client_secret()
+            self.client = Application.objects.create(
+                name=self.name,
+                client_type=Application.CLIENT_CONFIDENTIAL,
+                authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+                client_secret=self.new_client_secret,
+                algorithm=Application.RS256_ALGORITHM,
+                skip_authorization=True,  # the portal's own consent page asks instead
+                redirect_uris=self.redirect_uris.strip(),
+            )
+        elif (self.client.redirect_uris, self.client.name) != (
+            self.redirect_uris.strip(),
+            self.name,
+        ):
+            self.client.redirect_uris = self.redirect_uris.strip()
+            self.client.name = self.name
+            self.client.save(update_fields=["redirect_uris", "name"])
+        super().save(*args, **kwargs)
+
+    @property
+    def tile_icon(self) -> str:
+        return self.icon or self.name[:1]
+
+    @property
+    def field_list(self) -> list[str]:
+        return ordered_fields(self.fields)
+
+    def field_labels(self) -> list[str]:
+        labels = dict(ProfileField.choices)
+        return [labels[name] for name in self.field_list]
+
+
+class StationGrant(models.Model):
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("帳號"),
+        on_delete=models.CASCADE,
+        related_name="station_grants",
+    )
+    station = models.ForeignKey(
+        Station, verbose_name=_("編報站"), on_delete=models.CASCADE, related_name="grants"
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("授權者"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    granted_at = models.DateTimeField(_("授權時間"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("編報站權限")
+        verbose_name_plural = _("編報站權限")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "station"], name="station_grant_once")
+        ]
+        indexes = [models.Index(fields=["station", "account"], name="station_grant_station")]
+
+    def __str__(self):
+        return f"{self.account} → {self.station}"
+
+
+class Consent(models.Model):
+    """An account's agreement that a station receives these fields. The newest one that is
+    not revoked counts, and only while the station still asks for exactly these fields."""
+
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("帳號"),
+        on_delete=models.CASCADE,
+        related_name="consents",
+    )
+    station = models.ForeignKey(
+        Station, verbose_name=_("編報站"), on_delete=models.CASCADE, related_name="consents"
+    )
+    fields = models.JSONField(_("同意提供的個人資料"))
+    given_at = models.DateTimeField(_("同意時間"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("撤回時間"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("授權同意")
+        verbose_name_plural = _("授權同意")
+        ordering = ["-given_at", "-id"]
+        indexes = [models.Index(fields=["account", "station", "-given_at"], name="consent_latest")]
+
+    def __str__(self):
+        return f"{self.account} → {self.station}"
+
+    def covers(self, station: Station) -> bool:
+        return self.revoked_at is None and ordered_fields(self.fields) == station.field_list

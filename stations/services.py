@@ -1,0 +1,179 @@
+"""Grants, consents and reminders: every change of a station's reach over an account."""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+from accounts.models import Account, SecurityEvent
+from accounts.services import record_security_event
+from portal import emails
+from stations.models import Consent, Station, StationGrant, ordered_fields
+
+Kind = SecurityEvent.Kind
+
+
+def grant_station(*, account: Account, station: Station, actor, request=None) -> StationGrant:
+    with transaction.atomic():
+        grant, created = StationGrant.objects.get_or_create(
+            account=account, station=station, defaults={"granted_by": actor}
+        )
+        if created:
+            record_security_event(
+                kind=Kind.STATION_GRANTED,
+                account=account,
+                actor=actor,
+                request=request,
+                detail={"station": station.slug},
+            )
+    return grant
+
+
+def revoke_station(*, account: Account, station: Station, actor, request=None) -> bool:
+    """Take the station away; its tokens for the account stop working at once."""
+    with transaction.atomic():
+        deleted, _ = StationGrant.objects.filter(account=account, station=station).delete()
+        if deleted:
+            end_station_tokens(account=account, station=station)
+            record_security_event(
+                kind=Kind.STATION_REVOKED,
+                account=account,
+                actor=actor,
+                request=request,
+                detail={"station": station.slug},
+            )
+    return bool(deleted)
+
+
+def is_granted(account: Account, station: Station) -> bool:
+    side = account.unit.side if account.unit_id else None
+    if side is not None and side not in station.sides:
+        return False
+    return StationGrant.objects.filter(account=account, station=station).exists()
+
+
+def current_consent(account: Account, station: Station) -> Consent | None:
+    """The newest consent, if it is not revoked and covers exactly today's field list."""
+    consent = Consent.objects.filter(account=account, station=station).first()
+    return consent if consent is not None and consent.covers(station) else None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What entering a station means for an account right now."""
+
+    granted: bool
+    consented: bool
+
+
+def entry_for(account: Account, station: Station) -> Entry:
+    granted = station.is_active and is_granted(account, station)
+    return Entry(
+        granted=granted, consented=granted and current_consent(account, station) is not None
+    )
+
+
+def give_consent(*, account: Account, station: Station, request=None) -> Consent:
+    with transaction.atomic():
+        consent = Consent.objects.create(
+            account=account, station=station, fields=station.field_list
+        )
+        record_security_event(
+            kind=Kind.CONSENT_GIVEN,
+            account=account,
+            actor=account,
+            request=request,
+            detail={"station": station.slug, "fields": consent.fields},
+        )
+    return consent
+
+
+def deny_consent(*, account: Account, station: Station, request=None) -> None:
+    record_security_event(
+        kind=Kind.CONSENT_DENIED,
+        account=account,
+        actor=account,
+        request=request,
+        detail={"station": station.slug, "fields": station.field_list},
+    )
+
+
+def revoke_consent(*, account: Account, station: Station, request=None) -> bool:
+    """Withdraw consent: the station must ask again, and its tokens stop working."""
+    with transaction.atomic():
+        revoked = Consent.objects.filter(account=account, station=station, revoked_at=None).update(
+            revoked_at=timezone.now()
+        )
+        if revoked:
+            end_station_tokens(account=account, station=station)
+            record_security_event(
+                kind=Kind.CONSENT_REVOKED,
+                account=account,
+                actor=account,
+                request=request,
+                detail={"station": station.slug},
+            )
+    return bool(revoked)
+
+
+def end_station_tokens(*, account: Account, station: Station) -> None:
+    if station.client_id is None:
+        return
+    get_refresh_token_model().objects.filter(
+        user=account, application_id=station.client_id
+    ).delete()
+    get_access_token_model().objects.filter(user=account, application_id=station.client_id).delete()
+
+
+def consent_fields_for(account: Account, station: Station) -> list[str]:
+    consent = current_consent(account, station)
+    return ordered_fields(consent.fields) if consent else []
+
+
+def send_consent_reminders(*, holder: Account, station: Station, request=None) -> int:
+    """催報: mail the holder's granted accounts that have not consented to this station."""
+    waiting = [
+        account
+        for account in Account.objects.filter(
+            unit=holder.unit, station_grants__station=station, state=Account.State.ACTIVE
+        ).order_by("username")
+        if current_consent(account, station) is None
+    ]
+    with transaction.atomic():
+        for account in waiting:
+            emails.station_reminder(account=account, station=station, holder=holder)
+        record_security_event(
+            kind=Kind.STATION_REMINDER_SENT,
+            account=holder,
+            actor=holder,
+            request=request,
+            detail={"station": station.slug, "recipients": [a.username for a in waiting]},
+        )
+    return len(waiting)
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    account: Account
+    consent: Consent | None
+
+
+def consent_overview(unit) -> list[tuple[Station, list[OverviewRow]]]:
+    """Per station granted in the unit: its accounts and their consent, in three queries."""
+    grants = (
+        StationGrant.objects.filter(account__unit=unit, station__is_active=True)
+        .select_related("station", "account")
+        .order_by("station__order", "station__name", "account__username")
+    )
+    consents = {}
+    for consent in Consent.objects.filter(account__unit=unit, revoked_at=None).order_by("given_at"):
+        consents[(consent.account_id, consent.station_id)] = consent  # the newest wins
+    overview: dict[int, tuple[Station, list[OverviewRow]]] = {}
+    for grant in grants:
+        station, rows = overview.setdefault(grant.station_id, (grant.station, []))
+        consent = consents.get((grant.account_id, grant.station_id))
+        rows.append(
+            OverviewRow(grant.account, consent if consent and consent.covers(station) else None)
+        )
+    return list(overview.values())
