@@ -15,6 +15,9 @@ from accounts.models import Account
 from accounts.services import Profile, create_main_account, issue_set_password_link
 from portal import emails
 from schools.models import Unit
+from stations.demo_station import ensure_demo_station
+from stations.models import Station
+from stations.services import grant_station
 
 DEMO_PASSWORD = "Demo-Portal-2026!tw"
 OUTDATED_PASSWORD = "teacher123"
@@ -49,6 +52,7 @@ class Command(BaseCommand):
             ]
             helpdesk = self._helpdesk()
             outdated = self._outdated(units["010301"])
+            self._stations(active, outdated)
         self._print(main, active, helpdesk, outdated)
 
     def _pending_main(self, unit):
@@ -94,6 +98,24 @@ class Command(BaseCommand):
             account.save()
         return account
 
+    def _stations(self, active, outdated):
+        """The demo station (single sign-on you can try) and one more tile."""
+        if not settings.DEMO_STATION_ENABLED:
+            return
+        demo = ensure_demo_station(settings.PORTAL_BASE_URL)
+        statistics, _ = Station.objects.get_or_create(
+            slug="statistics",
+            defaults={
+                "name": "公務統計報表",
+                "icon": "統",
+                "entry_url": "https://example.edu.tw/statistics/",
+            },
+        )
+        principal, teacher, _reviewer = active
+        for account in (principal, teacher, outdated):
+            grant_station(account=account, station=demo, actor=None)
+        grant_station(account=principal, station=statistics, actor=None)
+
     def _helpdesk(self):
         account, created = Account.objects.get_or_create(
             username="helpdesk",
@@ -124,6 +146,8 @@ class Command(BaseCommand):
         out(f"  {name}  password {OUTDATED_PASSWORD}: too weak for today's policy,")
         out("                         so sign-in asks for a new one first")
         out("  Forgot password, resend and account lookup mails land in var/mail/ as well.")
+        if settings.DEMO_STATION_ENABLED:
+            out("  Signed in as 010301_teacher01, click the 示範編報站 tile to try single sign-on.")
         if main.state == Account.State.PENDING:
             out("")
             out(f"  Pending main account {main.username} ({main.full_name}) has no password yet.")

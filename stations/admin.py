@@ -1,0 +1,130 @@
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from stations import services
+from stations.models import Consent, ProfileField, Station, StationGrant
+
+SIDES = [("school", gettext_lazy("學校端")), ("admin", gettext_lazy("管理端"))]
+
+
+def _https_by_default(model_field, **kwargs):
+    """Addresses typed without a scheme are https (Django 6's default, asked for now)."""
+    if isinstance(model_field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return model_field.formfield(**kwargs)
+
+
+class StationForm(forms.ModelForm):
+    fields = forms.MultipleChoiceField(
+        label=gettext_lazy("提供的個人資料"),
+        choices=ProfileField.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    sides = forms.MultipleChoiceField(
+        label=gettext_lazy("可使用的類別"), choices=SIDES, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = Station
+        formfield_callback = _https_by_default
+        fields = [  # the model has a field called "fields" too
+            "slug",
+            "name",
+            "icon",
+            "description",
+            "entry_url",
+            "redirect_uris",
+            "fields",
+            "sides",
+            "is_active",
+            "order",
+        ]
+
+
+@admin.register(Station)
+class StationAdmin(admin.ModelAdmin):
+    form = StationForm
+    # Addresses typed without a scheme are https (Django 6's default, asked for now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_display = ["name", "slug", "is_active", "order", "client_id_shown"]
+    list_editable = ["is_active", "order"]
+    search_fields = ["name", "slug"]
+    readonly_fields = ["client_id_shown"]
+    list_select_related = ["client"]
+
+    @admin.display(description=gettext_lazy("client_id"))
+    def client_id_shown(self, station):
+        return station.client.client_id if station.client_id else "—"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        secret = getattr(obj, "new_client_secret", None)
+        if secret:
+            messages.warning(
+                request,
+                _(
+                    "編報站的 OpenID Connect 用戶端已建立：client_id %(id)s，"
+                    "client_secret %(secret)s。密鑰只顯示這一次，請立即交給編報站管理者。"
+                )
+                % {"id": obj.client.client_id, "secret": secret},
+            )
+
+
+@admin.register(StationGrant)
+class StationGrantAdmin(admin.ModelAdmin):
+    """Grants are made and taken away only through the services (security events, tokens)."""
+
+    list_display = ["account", "station", "granted_by", "granted_at"]
+    list_filter = ["station"]
+    list_select_related = ["account", "station", "granted_by"]
+    search_fields = ["account__username", "account__full_name", "account__unit__code"]
+    autocomplete_fields = ["account"]
+    fields = ["account", "station"]
+    actions = ["revoke_selected"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        grant = services.grant_station(
+            account=obj.account, station=obj.station, actor=request.user, request=request
+        )
+        obj.pk = grant.pk
+
+    def delete_model(self, request, obj):
+        services.revoke_station(
+            account=obj.account, station=obj.station, actor=request.user, request=request
+        )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # bulk delete would skip the service
+        return actions
+
+    @admin.action(description=gettext_lazy("移除所選的編報站權限"), permissions=["delete"])
+    def revoke_selected(self, request, queryset):
+        for grant in queryset.select_related("account", "station"):
+            services.revoke_station(
+                account=grant.account, station=grant.station, actor=request.user, request=request
+            )
+
+
+@admin.register(Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    list_display = ["account", "station", "given_at", "revoked_at"]
+    list_filter = ["station"]
+    list_select_related = ["account", "station"]
+    search_fields = ["account__username"]
+    readonly_fields = ["account", "station", "fields", "given_at", "revoked_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

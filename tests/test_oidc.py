@@ -1,0 +1,284 @@
+"""The portal as the stations' OpenID Connect provider: a complete authorization-code flow
+with PKCE, run as a station would run it, the ID token checked against the JWKS."""
+
+import base64
+import hashlib
+import json
+import secrets
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import pytest
+from django.test import Client
+from jwcrypto import jwk, jwt
+
+from accounts.models import Account, SecurityEvent
+from stations import services
+from stations.models import Station
+from tests.conftest import GOOD_PASSWORD, sign_in
+
+pytestmark = pytest.mark.django_db
+
+REDIRECT = "https://stats.example.tw/callback"
+
+
+@pytest.fixture
+def station(db):
+    station = Station(
+        slug="stats",
+        name="公務統計報表",
+        entry_url="https://stats.example.tw/",
+        redirect_uris=REDIRECT,
+        fields=["username", "unit", "full_name"],
+    )
+    station.save()
+    return station
+
+
+@pytest.fixture
+def teacher_in(client, teacher):
+    assert sign_in(client, "010300_teacher01", GOOD_PASSWORD).status_code == 302
+    return client
+
+
+class Station_:
+    """What a station does: PKCE, the authorize redirect, the token exchange."""
+
+    def __init__(self, station, client):
+        self.station, self.client = station, client
+        self.verifier = secrets.token_urlsafe(48)
+        self.nonce = secrets.token_urlsafe(12)
+
+    def authorize_url(self, **overrides):
+        challenge = base64.urlsafe_b64encode(
+            hashlib.sha256(self.verifier.encode()).digest()
+        ).rstrip(b"=")
+        params = {
+            "response_type": "code",
+            "client_id": self.station.client.client_id,
+            "redirect_uri": REDIRECT,
+            "scope": "openid profile email",
+            "state": "state-123",
+            "nonce": self.nonce,
+            "code_challenge": challenge.decode(),
+            "code_challenge_method": "S256",
+            **overrides,
+        }
+        return "/o/authorize/?" + urlencode({k: v for k, v in params.items() if v is not None})
+
+    def authorize(self, **overrides):
+        return self.client.get(self.authorize_url(**overrides))
+
+    def token(self, code, verifier=None):
+        return Client().post(
+            "/o/token/",
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT,
+                "code_verifier": verifier or self.verifier,
+                "client_id": self.station.client.client_id,
+                "client_secret": self.station.new_client_secret,
+            },
+        )
+
+    def sign_in(self):
+        """The whole flow for an account that has the grant and consent: the ID token's claims."""
+        response = self.authorize()
+        assert response.status_code == 302, response.content[:500]
+        code = code_of(response)
+        tokens = self.token(code).json()
+        return tokens, verified_claims(tokens["id_token"])
+
+
+def code_of(response) -> str:
+    location = urlparse(response["Location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT
+    query = parse_qs(location.query)
+    assert query["state"] == ["state-123"]
+    return query["code"][0]
+
+
+def verified_claims(id_token) -> dict:
+    keys = jwk.JWKSet.from_json(Client().get("/o/.well-known/jwks.json").content)
+    token = jwt.JWT(jwt=id_token, key=keys, algs=["RS256"])  # raises on a bad signature
+    assert json.loads(token.header)["alg"] == "RS256"
+    return json.loads(token.claims)
+
+
+def userinfo(access_token):
+    return Client().get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {access_token}")
+
+
+def grant_and_consent(account, station):
+    services.grant_station(account=account, station=station, actor=None)
+    services.give_consent(account=account, station=station)
+
+
+def test_a_station_signs_a_teacher_in_and_receives_only_the_consented_fields(
+    teacher_in, teacher, station
+):
+    grant_and_consent(teacher, station)
+    relying_party = Station_(station, teacher_in)
+    tokens, claims = relying_party.sign_in()
+    discovery = Client().get("/o/.well-known/openid-configuration").json()
+    assert claims["iss"] == discovery["issuer"]
+    assert claims["aud"] == station.client.client_id
+    assert claims["nonce"] == relying_party.nonce
+    assert claims["sub"] == str(teacher.pk)
+    assert claims["preferred_username"] == "010300_teacher01"
+    assert claims["unit_code"] == "010300"
+    assert claims["unit_name"] == "國立示範高級中學"
+    assert claims["name"] == "林志明"
+    for absent in ("email", "phone_number", "office", "title"):
+        assert absent not in claims  # not consented, though the station asked for scope email
+    info = userinfo(tokens["access_token"]).json()
+    assert info["name"] == "林志明"
+    assert "email" not in info
+    assert tokens["expires_in"] == 600
+
+
+def test_discovery_and_jwks_describe_an_rs256_provider(station):
+    discovery = Client().get("/o/.well-known/openid-configuration").json()
+    assert "RS256" in discovery["id_token_signing_alg_values_supported"]
+    assert station.client.algorithm == "RS256"
+    assert discovery["jwks_uri"].endswith("/o/.well-known/jwks.json")
+    assert discovery["authorization_endpoint"].endswith("/o/authorize/")
+    assert "S256" in discovery["code_challenge_methods_supported"]
+    keys = Client().get("/o/.well-known/jwks.json").json()["keys"]
+    assert keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256"
+
+
+def test_nobody_can_register_a_client(teacher_in):
+    assert teacher_in.get("/o/applications/register/").status_code == 404
+    assert Client().post("/o/register/", {}).status_code == 404
+
+
+def test_without_consent_the_authorize_step_shows_the_portal_consent_page(
+    teacher_in, teacher, station
+):
+    services.grant_station(account=teacher, station=station, actor=None)
+    relying_party = Station_(station, teacher_in)
+    response = relying_party.authorize()
+    assert response.status_code == 302
+    assert response["Location"].startswith("/stations/stats/?next=")
+    page = teacher_in.get(response["Location"]).content.decode()
+    assert "同意授權" in page and "不同意" in page
+    for label in ("帳號", "單位代碼與名稱", "姓名"):
+        assert label in page
+    assert "公務信箱" not in page  # only the fields the station receives
+    next_url = relying_party.authorize_url()
+    allowed = teacher_in.post("/stations/stats/consent/", {"decision": "allow", "next": next_url})
+    assert allowed["Location"] == next_url
+    code = code_of(teacher_in.get(allowed["Location"]))
+    claims = verified_claims(relying_party.token(code).json()["id_token"])
+    assert claims["name"] == "林志明"
+
+
+def test_an_account_without_the_grant_is_refused(teacher_in, station):
+    response = Station_(station, teacher_in).authorize()
+    assert response.status_code == 403
+    assert "主帳號負責人" in response.content.decode()
+
+
+def test_denying_consent_returns_home_and_issues_no_code(teacher_in, teacher, station):
+    services.grant_station(account=teacher, station=station, actor=None)
+    relying_party = Station_(station, teacher_in)
+    response = teacher_in.post(
+        "/stations/stats/consent/", {"decision": "deny", "next": relying_party.authorize_url()}
+    )
+    assert response["Location"] == "/"
+    assert relying_party.authorize()["Location"].startswith("/stations/stats/")  # still asks
+    assert SecurityEvent.objects.filter(kind="consent_denied", account=teacher).exists()
+
+
+def test_revoking_consent_ends_the_tokens_and_asks_again(teacher_in, teacher, station):
+    grant_and_consent(teacher, station)
+    relying_party = Station_(station, teacher_in)
+    tokens, _claims = relying_party.sign_in()
+    assert userinfo(tokens["access_token"]).status_code == 200
+    teacher_in.post("/me/stations/", {"station": "stats"})
+    assert userinfo(tokens["access_token"]).status_code == 401
+    assert relying_party.authorize()["Location"].startswith("/stations/stats/")
+    assert SecurityEvent.objects.filter(kind="consent_revoked", account=teacher).exists()
+
+
+def test_taking_the_grant_away_ends_the_tokens(teacher_in, teacher, station, holder):
+    grant_and_consent(teacher, station)
+    tokens, _claims = Station_(station, teacher_in).sign_in()
+    services.revoke_station(account=teacher, station=station, actor=holder)
+    assert userinfo(tokens["access_token"]).status_code == 401
+    assert Station_(station, teacher_in).authorize().status_code == 403
+
+
+def test_a_new_field_list_asks_for_consent_again(teacher_in, teacher, station):
+    grant_and_consent(teacher, station)
+    station.fields = [*station.fields, "email"]
+    station.save()
+    relying_party = Station_(station, teacher_in)
+    response = relying_party.authorize()
+    assert response["Location"].startswith("/stations/stats/")
+    assert "公務信箱" in teacher_in.get(response["Location"]).content.decode()
+    teacher_in.post("/stations/stats/consent/", {"decision": "allow"})
+    _tokens, claims = relying_party.sign_in()
+    assert claims["email"] == "teacher01@school.edu.tw"
+
+
+def test_a_disabled_accounts_tokens_stop_working(teacher_in, teacher, station):
+    grant_and_consent(teacher, station)
+    tokens, _claims = Station_(station, teacher_in).sign_in()
+    Account.objects.filter(pk=teacher.pk).update(state=Account.State.DISABLED)
+    assert userinfo(tokens["access_token"]).status_code == 401
+    refreshed = Client().post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": station.client.client_id,
+            "client_secret": station.new_client_secret,
+        },
+    )
+    assert refreshed.status_code in (400, 401)
+    assert "access_token" not in refreshed.json()
+
+
+def test_a_wrong_redirect_uri_is_refused_without_redirecting(teacher_in, teacher, station):
+    grant_and_consent(teacher, station)
+    response = Station_(station, teacher_in).authorize(redirect_uri="https://evil.example/steal")
+    assert response.status_code == 400
+    assert "evil.example" not in response.get("Location", "")
+
+
+def test_a_code_works_once(teacher_in, teacher, station):
+    grant_and_consent(teacher, station)
+    relying_party = Station_(station, teacher_in)
+    code = code_of(relying_party.authorize())
+    assert relying_party.token(code).status_code == 200
+    replay = relying_party.token(code)
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+
+
+def test_pkce_is_required_and_checked(teacher_in, teacher, station):
+    grant_and_consent(teacher, station)
+    relying_party = Station_(station, teacher_in)
+    without = relying_party.authorize(code_challenge=None, code_challenge_method=None)
+    assert "error=invalid_request" in without["Location"]
+    code = code_of(relying_party.authorize())
+    wrong = relying_party.token(code, verifier=secrets.token_urlsafe(48))
+    assert wrong.status_code == 400
+    assert wrong.json()["error"] == "invalid_grant"
+
+
+def test_a_guest_is_sent_to_the_portal_sign_in_first(client, station):
+    response = Station_(station, client).authorize()
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=/o/authorize/")
+
+
+def test_a_station_is_a_client_from_slug_name_and_address_alone(db):
+    station = Station.objects.create(
+        slug="minimal", name="最小編報站", entry_url="https://m.example.tw/"
+    )
+    assert station.client is not None
+    assert station.client.algorithm == "RS256"
+    assert station.client.client_secret != station.new_client_secret  # stored hashed
