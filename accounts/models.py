@@ -277,6 +277,13 @@ class SecurityEvent(models.Model):
         CONSENT_DENIED = "consent_denied", _("不同意授權")
         CONSENT_REVOKED = "consent_revoked", _("撤回授權")
         STATION_REMINDER_SENT = "station_reminder_sent", _("寄送授權提醒")
+        ACCOUNT_DISABLED = "account_disabled", _("停用帳號")
+        ACCOUNT_ENABLED = "account_enabled", _("重新啟用帳號")
+        ACCOUNT_RESET = "account_reset", _("重置帳號")
+        MAIN_ROLE_TRANSFERRED = "main_role_transferred", _("轉移主帳號")
+        APPLICATION_SUBMITTED = "application_submitted", _("申請主帳號")
+        APPLICATION_APPROVED = "application_approved", _("核准主帳號申請")
+        APPLICATION_REJECTED = "application_rejected", _("退回主帳號申請")
 
     kind = models.CharField(_("事件"), max_length=40, choices=Kind.choices)
     account = models.ForeignKey(

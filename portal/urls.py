@@ -14,6 +14,7 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("", include("accounts.urls")),
     path("", include("stations.urls")),
+    path("", include("schools.urls")),
     path("o/", include("stations.oidc_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("captcha/", include("captcha.urls")),
