@@ -250,3 +250,87 @@ class EmailChangeForm(forms.Form):
 class SetPasswordForm(NewPasswordMixin, forms.Form):
     new_password1, new_password2 = new_password_fields(_("密碼"), _("確認密碼"))
     captcha = captcha_field()
+
+
+class StationChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, station):
+        return station.name
+
+
+def stations_field(unit):
+    """The active stations the unit's side may use."""
+    from stations.models import Station
+
+    allowed = [
+        s.pk for s in Station.objects.filter(is_active=True) if unit is None or unit.side in s.sides
+    ]
+    return StationChoiceField(
+        label=_("編報站"),
+        queryset=Station.objects.filter(pk__in=allowed).order_by("order", "name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("勾選這位老師需要填報的系統編報站。"),
+    )
+
+
+class SubAccountProfileForm(ProfileForm):
+    email = email_field(label=_("信箱"))
+
+    def __init__(self, *args, unit, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].help_text = _("請勿填寫私人信箱；設定密碼的連結會寄到這裡。")
+        self.fields["phone"].help_text = _("請勿填寫私人電話。")
+        self.fields["stations"] = stations_field(unit)
+
+
+class SubAccountCreateForm(SubAccountProfileForm):
+    local_part = forms.CharField(
+        label=_("子帳號"),
+        max_length=30,
+        help_text=_(
+            "可以使用英文、數字、「.」、「-」組合而成，2 到 30 個字元（系統會檢查是否重複）。"
+        ),
+        error_messages={"required": _("請輸入子帳號。")},
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
+    )
+    captcha = captcha_field()
+    field_order = [
+        "local_part",
+        "full_name",
+        "office",
+        "title",
+        "phone",
+        "email",
+        "stations",
+        "captcha",
+    ]
+
+    def __init__(self, *args, unit, **kwargs):
+        self.unit = unit
+        super().__init__(*args, unit=unit, **kwargs)
+        self.fields["local_part"].widget.attrs["data-prefix"] = f"{unit.code}_"
+
+    def clean_local_part(self):
+        from accounts.services import validate_new_local_part
+
+        local_part, problems = validate_new_local_part(
+            unit=self.unit, local_part=self.cleaned_data["local_part"]
+        )
+        if problems:
+            raise ValidationError(problems)
+        return local_part
+
+
+class TransferForm(forms.Form):
+    successor = forms.CharField(
+        label=_("接任者的帳號"),
+        max_length=150,
+        help_text=_("接任者必須是貴單位已開通的子帳號，例如 010300_teacher01。"),
+        error_messages={"required": _("請輸入接任者的帳號。")},
+    )
+    password = forms.CharField(
+        label=_("您的密碼"),
+        strip=False,
+        error_messages={"required": _("請輸入您的密碼。")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

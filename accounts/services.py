@@ -861,3 +861,184 @@ def password_change_reason(account: Account, password: str) -> str | None:
     if max_age and timezone.now() - changed > timedelta(days=max_age):
         return "expired"
     return None
+
+
+# --- The main-account holder's work -------------------------------------------------------
+
+
+def validate_new_local_part(*, unit: Unit, local_part: str) -> tuple[str, list[str]]:
+    """The normalized local part and what is wrong with it (SPEC section 2): letters,
+    digits, "." and "-", 2 to 30 characters, not used before in the unit by anyone (a
+    disabled account keeps its name: a successor gets a new one)."""
+    local_part = normalize_login_name(local_part)
+    try:
+        local_part_validator(local_part)
+    except ValidationError as error:
+        return local_part, error.messages
+    if Account.objects.filter(username=f"{unit.code}_{local_part}".lower()).exists():
+        return local_part, [
+            _("帳號 %(username)s 已有人使用（含已停用的帳號），請換一個。")
+            % {"username": f"{unit.code}_{local_part}".lower()}
+        ]
+    return local_part, []
+
+
+def create_sub_account(
+    *, unit: Unit, local_part: str, profile: Profile, stations=(), actor, request=None
+):
+    """A pending sub-account of the unit with its account-created mail and station grants."""
+    from stations.services import grant_station
+
+    local_part, problems = validate_new_local_part(unit=unit, local_part=local_part)
+    errors = validate_profile(profile)
+    if problems:
+        errors["local_part"] = problems
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            account = Account(
+                username=f"{unit.code}_{local_part}",
+                unit=unit,
+                local_part=local_part,
+                role=Account.Role.SUB,
+                state=Account.State.PENDING,
+                full_name=profile.full_name.strip(),
+                office=profile.office.strip(),
+                title=profile.title.strip(),
+                phone=profile.phone.strip(),
+                email=profile.email.strip(),
+            )
+            account.set_unusable_password()
+            account.save()
+            record_security_event(
+                kind=Kind.ACCOUNT_CREATED,
+                account=account,
+                actor=actor,
+                request=request,
+                detail={"role": Account.Role.SUB},
+            )
+            for station in stations:
+                grant_station(account=account, station=station, actor=actor, request=request)
+            emails.account_created(account=account, link=issue_set_password_link(account=account))
+    except IntegrityError as error:  # the same name created at the same moment
+        raise ValidationError({"local_part": [_("這個帳號剛剛已被建立，請換一個。")]}) from error
+    return account
+
+
+def set_stations(*, account: Account, stations, among, actor, request=None) -> None:
+    """Grant exactly ``stations`` out of ``among`` (the stations the actor was shown),
+    revoking the others of ``among``; grants outside it are left alone."""
+    from stations.models import Station
+    from stations.services import grant_station, revoke_station
+
+    shown = {station.pk for station in among}
+    wanted = {station.pk for station in stations} & shown
+    current = set(account.station_grants.values_list("station_id", flat=True)) & shown
+    with transaction.atomic():
+        for station in Station.objects.filter(pk__in=wanted - current):
+            grant_station(account=account, station=station, actor=actor, request=request)
+        for station in Station.objects.filter(pk__in=current - wanted):
+            revoke_station(account=account, station=station, actor=actor, request=request)
+
+
+def disable_account(*, account: Account, actor, request=None) -> None:
+    """Disabled: cannot sign in; open sessions end at their next request (is_active), and
+    station tokens are deleted at once."""
+    from oauth2_provider.models import (
+        get_access_token_model,
+        get_grant_model,
+        get_refresh_token_model,
+    )
+
+    if account.state == Account.State.DISABLED:
+        return
+    with transaction.atomic():
+        account.state = Account.State.DISABLED
+        account.save(update_fields=["state"])
+        for model in (get_grant_model(), get_refresh_token_model(), get_access_token_model()):
+            model.objects.filter(user=account).delete()
+        record_security_event(
+            kind=Kind.ACCOUNT_DISABLED, account=account, actor=actor, request=request
+        )
+
+
+def enable_account(*, account: Account, actor, request=None) -> None:
+    if account.state != Account.State.DISABLED:
+        return
+    with transaction.atomic():
+        account.state = (
+            Account.State.ACTIVE if account.has_usable_password() else Account.State.PENDING
+        )
+        account.save(update_fields=["state"])
+        record_security_event(
+            kind=Kind.ACCOUNT_ENABLED, account=account, actor=actor, request=request
+        )
+
+
+def resend_verification(*, account: Account, actor, request=None) -> None:
+    """The holder's or helpdesk's "resend": a fresh set-password link for a pending account."""
+    if account.state != Account.State.PENDING:
+        raise ValidationError(_("只有尚未開通的帳號可以補寄驗證信。"))
+    with transaction.atomic():
+        emails.verification_resent(account=account, link=issue_set_password_link(account=account))
+        record_security_event(
+            kind=Kind.VERIFICATION_RESENT, account=account, actor=actor, request=request
+        )
+
+
+def transfer_main_role(
+    *, holder: Account, successor_username: str, password: str, request
+) -> Account:
+    """Hand the main role to an active sub-account of the same unit. The password is checked
+    through the sign-in machinery, so a wrong one counts toward the lockout. The unit row
+    is locked, so two transfers at once cannot leave zero or two main accounts."""
+    successor_username = normalize_login_name(successor_username)
+    errors: dict[str, list[str]] = {}
+    if authenticate(request, username=holder.username, password=password) is None:
+        lock = lock_state(holder.username)
+        if lock.locked:
+            errors["password"] = [_("密碼錯誤次數過多，帳號已鎖定 15 分鐘。")]
+        else:
+            errors["password"] = [
+                _("密碼不正確（錯誤 3 次將鎖定帳號，目前【%(n)d】）。") % {"n": lock.failures}
+            ]
+    successor = (
+        Account.objects.filter(
+            unit_id=holder.unit_id, username=successor_username, role=Account.Role.SUB
+        )
+        .exclude(pk=holder.pk)
+        .first()
+    )
+    if successor is None:
+        errors["successor"] = [
+            _("找不到這個子帳號：請輸入貴單位子帳號的完整帳號，例如 %(code)s_teacher01。")
+            % {"code": holder.unit.code}
+        ]
+    elif successor.state != Account.State.ACTIVE:
+        errors["successor"] = [_("接任者的帳號必須已開通且未停用。")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        Unit.objects.select_for_update().get(pk=holder.unit_id)
+        former = Account.objects.select_for_update().get(pk=holder.pk)
+        chosen = Account.objects.select_for_update().get(pk=successor.pk)
+        if (
+            former.role != Account.Role.MAIN
+            or chosen.role != Account.Role.SUB
+            or chosen.state != Account.State.ACTIVE
+        ):
+            raise ValidationError({"successor": [_("主帳號剛剛已有變動，請重新整理後再試。")]})
+        former.role = Account.Role.SUB
+        former.save(update_fields=["role"])
+        chosen.role = Account.Role.MAIN
+        chosen.save(update_fields=["role"])
+        record_security_event(
+            kind=Kind.MAIN_ROLE_TRANSFERRED,
+            account=chosen,
+            actor=former,
+            request=request,
+            detail={"from": former.username, "to": chosen.username},
+        )
+        emails.main_role_transferred(former=former, successor=chosen)
+    return chosen

@@ -20,6 +20,8 @@ LIMITS = {
     "password-code": [("ip", "60/h"), ("key", "15/h")],
     "password-resend": [("ip", "60/h"), ("key", "10/h")],
     "account-lookup": [("ip", "30/h"), ("key", "5/h")],
+    "holder-lookup": [("ip", "30/h")],
+    "main-account-apply": [("ip", "10/h"), ("key", "3/h")],
     "password-change": [("key", "10/h")],
     "email-change": [("key", "5/h")],
 }

@@ -17,3 +17,11 @@ urlpatterns = [
     path("me/email/", views.me_email, name="me-email"),
     path("me/email/confirm/<str:token>/", views.email_confirm, name="email-confirm"),
 ]
+
+urlpatterns += [
+    path("manage/accounts/", views.manage_accounts, name="manage-list"),
+    path("manage/accounts/new/", views.manage_account_new, name="manage-new"),
+    path("manage/accounts/export.csv", views.manage_accounts_export, name="manage-export"),
+    path("manage/accounts/<str:username>/", views.manage_account, name="manage-account"),
+    path("manage/transfer/", views.manage_transfer, name="manage-transfer"),
+]

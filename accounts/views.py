@@ -1,8 +1,13 @@
+import csv
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -11,9 +16,10 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import services
+from accounts.access import get_managed_account, managed_accounts, require_main_account
 from accounts.forms import (
     AccountLookupForm,
     ChangePasswordForm,
@@ -23,9 +29,12 @@ from accounts.forms import (
     ProfileForm,
     SetPasswordForm,
     SignInForm,
+    SubAccountCreateForm,
+    SubAccountProfileForm,
+    TransferForm,
 )
 from accounts.lockout import lock_state
-from accounts.models import SecurityEvent
+from accounts.models import Account, SecurityEvent
 from accounts.throttles import address_throttled, key_throttled, render_throttled
 from accounts.validators import (
     CharacterClassValidator,
@@ -36,7 +45,7 @@ from accounts.validators import (
     SequenceValidator,
     dictionary_words,
 )
-from stations.models import Station
+from stations.models import Consent, Station, StationGrant
 
 POLICY = [
     LengthValidator,
@@ -452,3 +461,246 @@ def email_confirm(request, token):
         messages.success(request, _("公務信箱已變更為 %(email)s。") % {"email": change.new_email})
         return redirect("accounts:me" if request.user.is_authenticated else "accounts:login")
     return render(request, "accounts/email_confirm.html", {"change": change})
+
+
+# --- The main-account holder's pages (SPEC section 6) ------------------------------------
+
+PAGE_SIZE = 50
+
+
+def _profile_from(cleaned) -> services.Profile:
+    return services.Profile(
+        full_name=cleaned["full_name"],
+        office=cleaned["office"],
+        title=cleaned["title"],
+        phone=cleaned["phone"],
+        email=cleaned["email"],
+    )
+
+
+def _holder_accounts(holder, params):
+    """The unit's accounts with their grants and consents, filtered by q, state, station."""
+    grants = StationGrant.objects.select_related("station").order_by(
+        "station__order", "station__name"
+    )
+    accounts = (
+        managed_accounts(holder)
+        .prefetch_related(
+            Prefetch("station_grants", queryset=grants),
+            Prefetch("consents", queryset=Consent.objects.filter(revoked_at=None)),
+        )
+        .order_by("username")
+    )
+    query = (params.get("q") or "").strip()
+    if query:
+        accounts = accounts.filter(
+            Q(username__icontains=query) | Q(full_name__icontains=query) | Q(email__icontains=query)
+        )
+    if params.get("state") in Account.State.values:
+        accounts = accounts.filter(state=params["state"])
+    if params.get("station"):
+        accounts = accounts.filter(station_grants__station__slug=params["station"])
+    return accounts
+
+
+def _account_rows(accounts):
+    rows = []
+    for account in accounts:
+        consented = {c.station_id: c for c in account.consents.all()}
+        stations = []
+        for grant in account.station_grants.all():
+            consent = consented.get(grant.station_id)
+            stations.append(
+                {
+                    "station": grant.station,
+                    "consented": bool(consent and consent.covers(grant.station)),
+                }
+            )
+        rows.append({"account": account, "stations": stations})
+    return rows
+
+
+@login_required
+@never_cache
+@require_GET
+def manage_accounts(request):
+    accounts = _holder_accounts(request.user, request.GET)
+    page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = request.GET.copy()
+    filters.pop("page", None)
+    return render(
+        request,
+        "accounts/manage_list.html",
+        {
+            "page": page,
+            "rows": _account_rows(page.object_list),
+            "filters": filters.urlencode(),
+            "states": Account.State.choices,
+            "stations": Station.objects.filter(is_active=True).order_by("order", "name"),
+            "query": request.GET,
+        },
+    )
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def manage_account_new(request):
+    require_main_account(request.user)
+    unit = request.user.unit
+    form = SubAccountCreateForm(_posted(request), unit=unit)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.create_sub_account(
+                unit=unit,
+                local_part=form.cleaned_data["local_part"],
+                profile=_profile_from(form.cleaned_data),
+                stations=form.cleaned_data["stations"],
+                actor=request.user,
+                request=request,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("已建立子帳號 %(username)s，設定密碼的驗證信已寄到 %(email)s。")
+                % {"username": account.username, "email": account.email},
+            )
+            return redirect("accounts:manage-list")
+    return render(request, "accounts/manage_new.html", {"form": form, "prefix": f"{unit.code}_"})
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def manage_account(request, username):
+    account = get_managed_account(request.user, username)
+    initial = {
+        field: getattr(account, field)
+        for field in ("full_name", "office", "title", "phone", "email")
+    }
+    initial["stations"] = [grant.station_id for grant in account.station_grants.all()]
+    action = request.POST.get("action", "save")
+    data = _posted(request) if action in ("save", "grant") else None
+    form = SubAccountProfileForm(data, initial=initial, unit=account.unit)
+    if request.method == "POST":
+        done = _manage_action(request, account, action, form)
+        if done:
+            messages.success(request, done)
+            return redirect("accounts:manage-account", username=account.username)
+    return render(request, "accounts/manage_account.html", {"form": form, "managed": account})
+
+
+def _manage_action(request, account, action, form) -> str | None:
+    """Carry out one button of the edit page; the message to show, or None (form errors)."""
+    actor = request.user
+    if action in ("disable", "enable") and account.pk == actor.pk:
+        messages.error(request, _("不能停用自己的帳號；要交接請使用「轉移主帳號」。"))
+        return None
+    if action == "disable":
+        services.disable_account(account=account, actor=actor, request=request)
+        return _("已停用 %(username)s；這個帳號已無法登入。") % {"username": account.username}
+    if action == "enable":
+        services.enable_account(account=account, actor=actor, request=request)
+        return _("已重新啟用 %(username)s。") % {"username": account.username}
+    if action == "resend":
+        try:
+            services.resend_verification(account=account, actor=actor, request=request)
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+            return None
+        return _("已補寄驗證信到 %(email)s。") % {"email": account.email}
+    if not form.is_valid():
+        return None
+    services.set_stations(
+        account=account,
+        stations=form.cleaned_data["stations"],
+        among=form.fields["stations"].queryset,
+        actor=actor,
+        request=request,
+    )
+    if action == "grant":
+        return _("編報站權限已更新。")
+    services.update_profile(
+        account=account,
+        request=request,
+        **{field: form.cleaned_data[field] for field in ("full_name", "office", "title", "phone")},
+    )
+    if form.cleaned_data["email"] != account.email:
+        account.email = form.cleaned_data["email"]
+        account.save(update_fields=["email"])
+    return _("已儲存 %(username)s 的資料。") % {"username": account.username}
+
+
+EXPORT_HEADER = [
+    "子帳號",
+    "姓名",
+    "處室名稱",
+    "職稱",
+    "電話(分機)",
+    "信箱",
+    "編報站",
+    "狀態",
+    "角色",
+    "最後登入",
+]
+
+
+@login_required
+@require_GET
+def manage_accounts_export(request):
+    """All of the unit's accounts as CSV that Excel opens correctly (UTF-8 with BOM)."""
+    accounts = _holder_accounts(request.user, {})
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="accounts-{request.user.unit.code}.csv"'
+    )
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(EXPORT_HEADER)
+    for account in accounts:
+        writer.writerow(
+            [
+                account.local_part,
+                account.full_name,
+                account.office,
+                account.title,
+                account.phone,
+                account.email,
+                ";".join(grant.station.slug for grant in account.station_grants.all()),
+                account.get_state_display(),
+                account.get_role_display(),
+                timezone.localtime(account.last_login).strftime("%Y-%m-%d %H:%M")
+                if account.last_login
+                else "",
+            ]
+        )
+    return response
+
+
+@sensitive_post_parameters("password")
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def manage_transfer(request):
+    require_main_account(request.user)
+    form = TransferForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            successor = services.transfer_main_role(
+                holder=request.user,
+                successor_username=form.cleaned_data["successor"],
+                password=form.cleaned_data["password"],
+                request=request,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("主帳號已轉移給 %(name)s（%(username)s）；您的帳號已改為子帳號。")
+                % {"name": successor.full_name, "username": successor.username},
+            )
+            return redirect("home")
+    return render(request, "accounts/manage_transfer.html", {"form": form})

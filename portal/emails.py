@@ -158,3 +158,56 @@ def station_reminder(*, account, station, holder):
         context={"account": account, "station": station, "holder": holder},
         account=account,
     )
+
+
+def main_role_transferred(*, former, successor):
+    """Both people learn that the unit's main role moved."""
+    rows = []
+    for recipient in (former, successor):
+        rows.append(
+            _queue(
+                name="main_role_transferred",
+                to=recipient.email,
+                context={
+                    "recipient": recipient,
+                    "former": former,
+                    "successor": successor,
+                    "unit": successor.unit,
+                },
+                account=recipient,
+            )
+        )
+    return rows
+
+
+def application_received(*, application):
+    """To a main-account applicant: the application arrived; helpdesk will check it."""
+    return _queue(
+        name="application_received",
+        to=application.email,
+        context={"application": application, "unit": application.unit},
+    )
+
+
+def application_approved(*, application, account):
+    """To the applicant: the main account exists; the set-password mail comes separately."""
+    return _queue(
+        name="application_approved",
+        to=application.email,
+        context={
+            "application": application,
+            "account": account,
+            "unit": application.unit,
+            "link_hours": settings.SET_PASSWORD_LINK_HOURS,
+        },
+        account=account,
+    )
+
+
+def application_rejected(*, application):
+    """To the applicant: the application was not approved, and why."""
+    return _queue(
+        name="application_rejected",
+        to=application.email,
+        context={"application": application, "unit": application.unit},
+    )

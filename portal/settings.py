@@ -6,6 +6,7 @@ DATABASE_URL, REDIS_URL and EMAIL_URL switch to the real services; the README li
 variable. Parsing is strict: a boolean that is not a boolean stops the start-up.
 """
 
+import os
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -245,15 +246,19 @@ def _oidc_signing_key() -> str:
         from cryptography.hazmat.primitives.asymmetric import rsa
 
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
-        path.chmod(0o600)
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        try:  # the first process to start writes it (0600); the others read that one
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(pem)
     return path.read_text()
 
 
@@ -262,6 +267,9 @@ OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
     "OIDC_RSA_PRIVATE_KEY": _oidc_signing_key(),
     "OAUTH2_VALIDATOR_CLASS": "stations.oidc.StationValidator",
+    # One issuer whatever Host a station uses, in discovery, ID tokens and the `iss` of
+    # authorization responses (RFC 9207).
+    "OIDC_ISS_ENDPOINT": f"{PORTAL_BASE_URL}/o",
     "PKCE_REQUIRED": True,
     "SCOPES": {
         "openid": "OpenID Connect",

@@ -1,6 +1,14 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from schools.models import Unit
+from accounts.models import Account
+from schools import services
+from schools.models import MainAccountApplication, Unit
 
 
 @admin.register(Unit)
@@ -8,3 +16,189 @@ class UnitAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "side"]
     list_filter = ["side"]
     search_fields = ["code", "name"]
+
+
+APPLICATION_FIELDS = [
+    "unit",
+    "unit_name",
+    "current_main_account",
+    "local_part",
+    "username",
+    "full_name",
+    "title",
+    "office",
+    "phone",
+    "email",
+    "status",
+    "created_at",
+    "decided_at",
+    "decided_by",
+    "rejection_reason",
+    "account",
+]
+
+
+@admin.register(MainAccountApplication)
+class MainAccountApplicationAdmin(admin.ModelAdmin):
+    """Helpdesk approves or rejects main-account applications; nothing else is editable.
+    Approval goes through create_main_account, so the account gets its set-password mail."""
+
+    change_form_template = "schools/admin/application_change_form.html"
+    list_display = ["created_at", "unit", "unit_name", "full_name", "local_part", "status"]
+    list_filter = ["status", "unit__side"]
+    list_select_related = ["unit"]
+    search_fields = [
+        "unit__code",
+        "unit__name",
+        "unit_name",
+        "full_name",
+        "local_part",
+        "email",
+        "phone",
+    ]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
+    actions = ["approve_selected", "reject_selected"]
+    fields = APPLICATION_FIELDS
+    readonly_fields = APPLICATION_FIELDS
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("unit", "decided_by", "account")
+
+    @admin.display(description=gettext_lazy("登入帳號"))
+    def username(self, application):
+        return application.username
+
+    @admin.display(description=gettext_lazy("單位目前的主帳號"))
+    def current_main_account(self, application):
+        main = Account.objects.filter(unit_id=application.unit_id, role=Account.Role.MAIN).first()
+        if main is None:
+            return _("（尚無）")
+        return f"{main.username} {main.full_name}（{main.get_state_display()}）"
+
+    def has_add_permission(self, request):
+        return False  # applications come from /apply/
+
+    def has_change_permission(self, request, obj=None):
+        return False  # read-only; decisions go through the actions and buttons
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("schools.decide_mainaccountapplication")
+
+    # --- Deciding ---------------------------------------------------------------------------
+
+    def _approve(self, request, application) -> bool:
+        try:
+            account = services.approve_application(
+                application=application, actor=request.user, request=request
+            )
+        except ValidationError as error:
+            self.message_user(
+                request,
+                _("無法核准 %(unit)s %(name)s 的申請：%(reasons)s")
+                % {
+                    "unit": application.unit.code,
+                    "name": application.full_name,
+                    "reasons": "；".join(error.messages),
+                },
+                messages.ERROR,
+            )
+            return False
+        self.message_user(
+            request,
+            _("已核准 %(unit)s %(name)s 的申請：主帳號 %(username)s 已建立，設定密碼信已寄出。")
+            % {
+                "unit": application.unit.code,
+                "name": application.full_name,
+                "username": account.username,
+            },
+            messages.SUCCESS,
+        )
+        return True
+
+    def _reject(self, request, application, reason) -> bool:
+        try:
+            services.reject_application(
+                application=application, actor=request.user, reason=reason, request=request
+            )
+        except ValidationError as error:
+            self.message_user(
+                request,
+                _("無法退回 %(unit)s %(name)s 的申請：%(reasons)s")
+                % {
+                    "unit": application.unit.code,
+                    "name": application.full_name,
+                    "reasons": "；".join(error.messages),
+                },
+                messages.ERROR,
+            )
+            return False
+        self.message_user(
+            request,
+            _("已退回 %(unit)s %(name)s 的申請，並寄信通知申請人。")
+            % {"unit": application.unit.code, "name": application.full_name},
+            messages.SUCCESS,
+        )
+        return True
+
+    @admin.action(description=gettext_lazy("核准"), permissions=["decide"])
+    def approve_selected(self, request, queryset):
+        for application in queryset.select_related("unit"):
+            self._approve(request, application)
+
+    @admin.action(
+        description=gettext_lazy("退回（原因：資料不完整或無法確認，請來電客服）"),
+        permissions=["decide"],
+    )
+    def reject_selected(self, request, queryset):
+        for application in queryset.select_related("unit"):
+            self._reject(request, application, "")  # the default reason
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name="schools_mainaccountapplication_approve",
+            ),
+            path(
+                "<path:object_id>/reject/",
+                self.admin_site.admin_view(self.reject_view),
+                name="schools_mainaccountapplication_reject",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _decision_target(self, request, object_id):
+        if request.method != "POST":
+            return None
+        if not self.has_decide_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(
+            MainAccountApplication.objects.select_related("unit"), pk=object_id
+        )
+
+    def approve_view(self, request, object_id):
+        application = self._decision_target(request, object_id)
+        if application is None:
+            return HttpResponseNotAllowed(["POST"])
+        self._approve(request, application)
+        return redirect(reverse("admin:schools_mainaccountapplication_change", args=[object_id]))
+
+    def reject_view(self, request, object_id):
+        application = self._decision_target(request, object_id)
+        if application is None:
+            return HttpResponseNotAllowed(["POST"])
+        self._reject(request, application, request.POST.get("reason", ""))
+        return redirect(reverse("admin:schools_mainaccountapplication_change", args=[object_id]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_decide": self.has_decide_permission(request),
+            "default_reason": services.default_rejection_reason(),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)

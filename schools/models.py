@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 unit_code_validator = RegexValidator(
@@ -39,3 +41,75 @@ class Unit(models.Model):
     @property
     def is_admin_side(self) -> bool:
         return self.side == self.Side.ADMIN
+
+
+class MainAccountApplication(models.Model):
+    """A school's request for its first main account (SPEC section 7, seed 000), made by a
+    guest on /apply/ and approved or rejected by helpdesk in the admin."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待審核")
+        APPROVED = "approved", _("已核准")
+        REJECTED = "rejected", _("已退回")
+
+    unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("單位"),
+        on_delete=models.PROTECT,
+        related_name="main_account_applications",
+    )
+    unit_name = models.CharField(_("填寫的校名"), max_length=100)
+    local_part = models.CharField(_("想要設定的帳號"), max_length=30)
+    full_name = models.CharField(_("姓名"), max_length=50)
+    title = models.CharField(_("職稱"), max_length=50)
+    office = models.CharField(_("處室名稱"), max_length=50)
+    phone = models.CharField(_("電話(分機)"), max_length=30)
+    email = models.EmailField(_("公務信箱"), max_length=254)
+    status = models.CharField(
+        _("狀態"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("申請時間"), default=timezone.now)
+    decided_at = models.DateTimeField(_("審核時間"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("審核人員"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    rejection_reason = models.TextField(_("退回原因"), blank=True)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("建立的主帳號"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("主帳號申請")
+        verbose_name_plural = _("主帳號申請")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "approved", "rejected"]),
+                name="application_status_known",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="pending", decided_at__isnull=True)
+                | models.Q(status__in=["approved", "rejected"], decided_at__isnull=False),
+                name="application_decided_when_not_pending",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"], name="application_status")]
+        permissions = [("decide_mainaccountapplication", _("可核准或退回主帳號申請"))]
+
+    def __str__(self):
+        return f"{self.unit.code} {self.full_name} ({self.get_status_display()})"
+
+    @property
+    def username(self) -> str:
+        """The login name the main account will have."""
+        return f"{self.unit.code}_{self.local_part}".lower()

@@ -1,7 +1,11 @@
 from django.urls import path
 
+from schools import views
+
 app_name = "schools"
 
-urlpatterns: list = [
-    # Guest pages of SPEC section 7 (holder lookup, application, Q&A) are added here.
+urlpatterns = [
+    path("infosearch/", views.holder_lookup, name="holder-lookup"),
+    path("apply/", views.apply, name="apply"),
+    path("qa/", views.qa, name="qa"),
 ]

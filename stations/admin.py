@@ -3,6 +3,13 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_application_model,
+    get_grant_model,
+    get_id_token_model,
+    get_refresh_token_model,
+)
 
 from stations import services
 from stations.models import Consent, ProfileField, Station, StationGrant
@@ -128,3 +135,16 @@ class ConsentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Clients are stations: django-oauth-toolkit's own admin would let a superuser make a client
+# with no station (which the provider refuses anyway) or read tokens.
+for _model in (
+    get_application_model(),
+    get_access_token_model(),
+    get_refresh_token_model(),
+    get_grant_model(),
+    get_id_token_model(),
+):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

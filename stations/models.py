@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.core.validators import validate_slug
 from django.db import models
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -180,3 +182,10 @@ class Consent(models.Model):
 
     def covers(self, station: Station) -> bool:
         return self.revoked_at is None and ordered_fields(self.fields) == station.field_list
+
+
+@receiver(post_delete, sender=Station)
+def _delete_client(sender, instance, **kwargs):
+    """A deleted station's client goes with it (and its tokens)."""
+    if instance.client_id:
+        type(instance).client.field.related_model.objects.filter(pk=instance.client_id).delete()

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 
 from accounts.models import Account, SecurityEvent
 from accounts.services import record_security_event
@@ -118,12 +118,11 @@ def revoke_consent(*, account: Account, station: Station, request=None) -> bool:
 
 
 def end_station_tokens(*, account: Account, station: Station) -> None:
+    """Codes not yet exchanged, access and refresh tokens of the account at this station."""
     if station.client_id is None:
         return
-    get_refresh_token_model().objects.filter(
-        user=account, application_id=station.client_id
-    ).delete()
-    get_access_token_model().objects.filter(user=account, application_id=station.client_id).delete()
+    for model in (get_grant_model(), get_refresh_token_model(), get_access_token_model()):
+        model.objects.filter(user=account, application_id=station.client_id).delete()
 
 
 def consent_fields_for(account: Account, station: Station) -> list[str]:
@@ -133,12 +132,19 @@ def consent_fields_for(account: Account, station: Station) -> list[str]:
 
 def send_consent_reminders(*, holder: Account, station: Station, request=None) -> int:
     """催報: mail the holder's granted accounts that have not consented to this station."""
+    consented = {
+        consent.account_id
+        for consent in Consent.objects.filter(
+            station=station, account__unit=holder.unit, revoked_at=None
+        )
+        if consent.covers(station)
+    }
     waiting = [
         account
         for account in Account.objects.filter(
             unit=holder.unit, station_grants__station=station, state=Account.State.ACTIVE
         ).order_by("username")
-        if current_consent(account, station) is None
+        if account.pk not in consented
     ]
     with transaction.atomic():
         for account in waiting:

@@ -1,6 +1,7 @@
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -8,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Account
+from accounts.access import require_main_account
 from stations import services
 from stations.models import Consent, Station, StationGrant
 
@@ -20,9 +21,12 @@ def get_station(slug) -> Station:
 def _next_authorize_url(request) -> str:
     """Only our own authorize endpoint may follow a consent (no open redirect)."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    authorize = reverse("oauth2_provider:authorize")
+    parts = urlsplit(candidate)
+    exact = (
+        not parts.scheme and not parts.netloc and parts.path == reverse("oauth2_provider:authorize")
+    )
     safe = url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure())
-    return candidate if safe and candidate.startswith(authorize) else ""
+    return candidate if safe and exact else ""
 
 
 @login_required
@@ -94,12 +98,6 @@ def my_stations(request):
             }
         )
     return render(request, "stations/mine.html", {"rows": rows})
-
-
-def require_main_account(user):
-    """The one rule for the holder's pages: only a unit's main account."""
-    if not (user.is_authenticated and user.unit_id and user.role == Account.Role.MAIN):
-        raise PermissionDenied(_("只有主帳號負責人可以使用這個頁面。"))
 
 
 @login_required

@@ -65,6 +65,8 @@ def test_the_helpdesk_group_is_created_with_its_permissions():
         "resend_outboundemail",
         "view_securityevent",
         "view_unit",
+        "view_mainaccountapplication",
+        "decide_mainaccountapplication",
     } == codenames
 
 

@@ -282,3 +282,74 @@ def test_a_station_is_a_client_from_slug_name_and_address_alone(db):
     assert station.client is not None
     assert station.client.algorithm == "RS256"
     assert station.client.client_secret != station.new_client_secret  # stored hashed
+
+
+def test_posting_straight_to_authorize_cannot_skip_grant_or_consent(teacher_in, station):
+    relying_party = Station_(station, teacher_in)
+    url = relying_party.authorize_url()
+    response = teacher_in.post(url, {"allow": "Authorize"})
+    assert response.status_code == 405
+    assert not response.get("Location", "").startswith(REDIRECT)
+
+
+def test_a_code_issued_before_the_grant_is_withdrawn_is_worthless(
+    teacher_in, teacher, station, holder
+):
+    grant_and_consent(teacher, station)
+    relying_party = Station_(station, teacher_in)
+    code = code_of(relying_party.authorize())
+    services.revoke_station(account=teacher, station=station, actor=holder)
+    assert relying_party.token(code).status_code == 400
+
+
+def test_a_code_of_an_account_disabled_since_is_worthless(teacher_in, teacher, station):
+    grant_and_consent(teacher, station)
+    relying_party = Station_(station, teacher_in)
+    code = code_of(relying_party.authorize())
+    Account.objects.filter(pk=teacher.pk).update(state=Account.State.DISABLED)
+    assert relying_party.token(code).status_code == 400
+
+
+def test_a_client_that_is_no_stations_is_refused(teacher_in, teacher, station):
+    from oauth2_provider.models import get_application_model
+
+    grant_and_consent(teacher, station)
+    relying_party = Station_(station, teacher_in)
+    station.delete()
+    assert not get_application_model().objects.exists()  # the client went with its station
+    stray = get_application_model().objects.create(
+        name="stray",
+        client_type="confidential",
+        authorization_grant_type="authorization-code",
+        redirect_uris=REDIRECT,
+        algorithm="RS256",
+        skip_authorization=True,
+    )
+    relying_party.station = type("S", (), {"client": stray})()
+    assert relying_party.authorize().status_code == 403
+
+
+def test_the_authorization_response_names_the_same_issuer_as_discovery(
+    teacher_in, teacher, station
+):
+    grant_and_consent(teacher, station)
+    response = Station_(station, teacher_in).authorize()
+    iss = parse_qs(urlparse(response["Location"]).query)["iss"][0]
+    discovery = Client().get("/o/.well-known/openid-configuration").json()
+    assert iss == discovery["issuer"]
+
+
+def test_prompt_none_answers_the_station_instead_of_asking(teacher_in, teacher, station, client):
+    services.grant_station(account=teacher, station=station, actor=None)
+    response = Station_(station, teacher_in).authorize(prompt="none")
+    assert response.status_code == 302
+    assert "error=consent_required" in response["Location"]
+    assert response["Location"].startswith(REDIRECT)
+
+
+def test_only_the_authorize_endpoint_itself_may_follow_consent(teacher_in, teacher, station):
+    services.grant_station(account=teacher, station=station, actor=None)
+    response = teacher_in.post(
+        "/stations/stats/consent/", {"decision": "allow", "next": "/o/authorize/../../admin/"}
+    )
+    assert response["Location"] == "https://stats.example.tw/"

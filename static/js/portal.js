@@ -72,6 +72,13 @@
     if (summary) summary.focus();
   }
 
+  // Ask before an action that locks a person out (停用帳號).
+  function setUpConfirm(button) {
+    button.addEventListener("click", function (event) {
+      if (!window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  }
+
   function setUpAutosubmit(select) {
     select.addEventListener("change", function () { select.form.submit(); });
   }
@@ -81,6 +88,7 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-show-password]"), setUpShowPassword);
     Array.prototype.forEach.call(document.querySelectorAll("[data-strength-for]"), setUpStrengthMeter);
     Array.prototype.forEach.call(document.querySelectorAll("[data-autosubmit]"), setUpAutosubmit);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-confirm]"), setUpConfirm);
     focusErrors();
   });
 })();

@@ -1,0 +1,87 @@
+"""The guest pages of SPEC section 7 that belong to units: who holds a school's main account,
+applying for one, and the Q&A."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.services import Profile
+from accounts.throttles import address_throttled, key_throttled, render_throttled
+from schools import services
+from schools.forms import HAS_MAIN_ACCOUNT, HolderLookupForm, MainAccountApplicationForm
+
+# Rate-limit scopes of accounts/throttles.py LIMITS. The holder lookup shares the forgot-
+# account numbers (30 an hour per address); applying shares the resend numbers (30 an hour
+# per address, 5 an hour per e-mail).
+HOLDER_LOOKUP_SCOPE = "holder-lookup"
+APPLY_SCOPE = "main-account-apply"
+
+
+def _posted(request):
+    """The submitted data, or None on GET: an empty POST is still a submission (errors)."""
+    return request.POST if request.method == "POST" else None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def holder_lookup(request):
+    """查詢學校主帳號負責人: the holder's official contact data is the page's purpose."""
+    form = HolderLookupForm(_posted(request))
+    context = {"searched": False, "found": None}
+    if request.method == "POST":
+        if address_throttled(request, HOLDER_LOOKUP_SCOPE):
+            return render_throttled(request)
+        if form.is_valid():
+            code = form.cleaned_data["code"]
+            context.update(
+                searched=True, code=code, found=services.find_main_account_holder(unit_code=code)
+            )
+            form = HolderLookupForm(initial={"code": code})  # a fresh captcha for the next one
+    return render(request, "schools/holder_lookup.html", {"form": form, **context})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def apply(request):
+    """申請主帳號: stored for helpdesk, who approves or rejects it in the admin."""
+    form = MainAccountApplicationForm(_posted(request))
+    if request.method == "POST":
+        if address_throttled(request, APPLY_SCOPE):
+            return render_throttled(request)
+        if form.is_valid():
+            data = form.cleaned_data
+            if key_throttled(request, APPLY_SCOPE, data["email"]):
+                return render_throttled(request)
+            services.submit_application(
+                unit=form.unit,
+                unit_name=data["unit_name"],
+                local_part=data["local_part"],
+                profile=Profile(
+                    full_name=data["full_name"],
+                    office=data["office"],
+                    title=data["title"],
+                    phone=data["phone"],
+                    email=data["email"],
+                ),
+                request=request,
+            )
+            messages.success(
+                request,
+                _(
+                    "申請已送出！確認信已寄到 %(email)s。系統客服確認資料後會建立主帳號並回電告知，"
+                    "屆時請收取驗證信並點選連結設定密碼。"
+                )
+                % {"email": data["email"]},
+            )
+            return redirect("schools:apply")
+    has_main_account = form.is_bound and form.has_error("code", HAS_MAIN_ACCOUNT)
+    return render(
+        request, "schools/apply.html", {"form": form, "has_main_account": has_main_account}
+    )
+
+
+@require_GET
+def qa(request):
+    return render(request, "schools/qa.html")
