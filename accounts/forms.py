@@ -310,15 +310,26 @@ class SubAccountCreateForm(SubAccountProfileForm):
         super().__init__(*args, unit=unit, **kwargs)
         self.fields["local_part"].widget.attrs["data-prefix"] = f"{unit.code}_"
 
-    def clean_local_part(self):
-        from accounts.services import validate_new_local_part
+    def clean(self):
+        from accounts.services import Profile, validate_new_local_part
 
-        local_part, problems = validate_new_local_part(
-            unit=self.unit, local_part=self.cleaned_data["local_part"]
-        )
-        if problems:
-            raise ValidationError(problems)
-        return local_part
+        cleaned = super().clean()
+        if cleaned.get("local_part"):
+            person = Profile(
+                full_name=cleaned.get("full_name", ""),
+                office="",
+                title="",
+                phone="",
+                email=cleaned.get("email", ""),
+            )
+            local_part, problems = validate_new_local_part(
+                unit=self.unit, local_part=cleaned["local_part"], person=person
+            )
+            if problems:
+                self.add_error("local_part", problems)
+            else:
+                cleaned["local_part"] = local_part
+        return cleaned
 
 
 class TransferForm(forms.Form):

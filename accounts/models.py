@@ -71,7 +71,7 @@ class Account(AbstractBaseUser, PermissionsMixin):
         ACTIVE = "active", _("啟用")
         DISABLED = "disabled", _("停用")
 
-    username = models.CharField(_("帳號"), max_length=41, unique=True)
+    username = models.CharField(_("帳號"), max_length=60, unique=True)
     unit = models.ForeignKey(
         "schools.Unit",
         verbose_name=_("單位"),
@@ -379,3 +379,33 @@ class EmailChangeRequest(models.Model):
     def is_usable(self, now=None) -> bool:
         now = now or timezone.now()
         return self.used_at is None and self.revoked_at is None and now < self.expires_at
+
+
+class ReleasedLocalPart(models.Model):
+    """A local part freed by an account reset (seed 001): only the same person, by name and
+    e-mail, may take it again; the unit cannot give it to anyone else."""
+
+    unit = models.ForeignKey(
+        "schools.Unit", on_delete=models.CASCADE, related_name="released_local_parts"
+    )
+    local_part = models.CharField(max_length=30)
+    full_name = models.CharField(max_length=50)
+    email = models.EmailField(max_length=254)
+    released_at = models.DateTimeField(default=timezone.now)
+    former_account = models.ForeignKey(
+        Account, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("重置釋出的帳號")
+        verbose_name_plural = _("重置釋出的帳號")
+        indexes = [models.Index(fields=["unit", "local_part"], name="released_local_part")]
+
+    def __str__(self):
+        return f"{self.unit.code}_{self.local_part}"
+
+    def belongs_to(self, *, full_name: str, email: str) -> bool:
+        return (
+            self.full_name.strip() == full_name.strip()
+            and self.email.lower() == email.strip().lower()
+        )

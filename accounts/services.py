@@ -34,6 +34,7 @@ from accounts.models import (
     EmailChangeRequest,
     OutboundEmail,
     PasswordResetCode,
+    ReleasedLocalPart,
     SecurityEvent,
     SetPasswordToken,
     hash_secret,
@@ -111,17 +112,11 @@ def create_main_account(*, unit: Unit, local_part: str, profile: Profile, actor=
     Raises ValidationError (with a field → messages dict) when a value breaks the rules or
     the unit already has a main account.
     """
-    local_part = normalize_login_name(local_part)
     errors = validate_profile(profile)
-    try:
-        local_part_validator(local_part)
-    except ValidationError as error:
-        errors.setdefault("local_part", []).extend(error.messages)
+    local_part, problems = validate_new_local_part(unit=unit, local_part=local_part, person=profile)
+    if problems:
+        errors["local_part"] = problems
     username = f"{unit.code}_{local_part}".lower()
-    if "local_part" not in errors and Account.objects.filter(username=username).exists():
-        errors.setdefault("local_part", []).append(
-            _("帳號 %(username)s 已有人使用，請換一個。") % {"username": username}
-        )
     if Account.objects.filter(unit=unit, role=Account.Role.MAIN).exists():
         errors.setdefault("unit", []).append(
             _("單位 %(code)s 已有主帳號，請改用主帳號轉移。") % {"code": unit.code}
@@ -866,15 +861,27 @@ def password_change_reason(account: Account, password: str) -> str | None:
 # --- The main-account holder's work -------------------------------------------------------
 
 
-def validate_new_local_part(*, unit: Unit, local_part: str) -> tuple[str, list[str]]:
+def validate_new_local_part(
+    *, unit: Unit, local_part: str, person: Profile | None = None
+) -> tuple[str, list[str]]:
     """The normalized local part and what is wrong with it (SPEC section 2): letters,
     digits, "." and "-", 2 to 30 characters, not used before in the unit by anyone (a
-    disabled account keeps its name: a successor gets a new one)."""
+    disabled account keeps its name: a successor gets a new one). A name freed by an
+    account reset may be taken again only by the same person (``person``: name, e-mail)."""
     local_part = normalize_login_name(local_part)
     try:
         local_part_validator(local_part)
     except ValidationError as error:
         return local_part, error.messages
+    released = (
+        ReleasedLocalPart.objects.filter(unit=unit, local_part=local_part)
+        .order_by("-released_at")
+        .first()
+    )
+    if released is not None and (
+        person is None or not released.belongs_to(full_name=person.full_name, email=person.email)
+    ):
+        return local_part, [_("這個帳號以前屬於另一位人員，不可再給別人使用；請換一個。")]
     if Account.objects.filter(username=f"{unit.code}_{local_part}".lower()).exists():
         return local_part, [
             _("帳號 %(username)s 已有人使用（含已停用的帳號），請換一個。")
@@ -889,7 +896,7 @@ def create_sub_account(
     """A pending sub-account of the unit with its account-created mail and station grants."""
     from stations.services import grant_station
 
-    local_part, problems = validate_new_local_part(unit=unit, local_part=local_part)
+    local_part, problems = validate_new_local_part(unit=unit, local_part=local_part, person=profile)
     errors = validate_profile(profile)
     if problems:
         errors["local_part"] = problems
@@ -1042,3 +1049,35 @@ def transfer_main_role(
         )
         emails.main_role_transferred(former=former, successor=chosen)
     return chosen
+
+
+def reset_account(*, account: Account, actor, request=None) -> Account:
+    """Helpdesk's account reset (seed 001): for a person who can neither sign in nor reset
+    the password (e.g. the registered mailbox is gone). The account is disabled and renamed
+    out of the way, and its local part is freed for the same person to be registered again
+    (by the holder, or by helpdesk for a main account). Its history stays."""
+    if account.unit_id is None:
+        raise ValidationError(_("只有學校或機關的帳號可以重置。"))
+    with transaction.atomic():
+        original = account.username
+        disable_account(account=account, actor=actor, request=request)
+        ReleasedLocalPart.objects.create(
+            unit=account.unit,
+            local_part=account.local_part,
+            full_name=account.full_name,
+            email=account.email,
+            former_account=account,
+        )
+        account.username = f"{original}#reset{account.pk}"
+        if account.role == Account.Role.MAIN:
+            account.role = Account.Role.SUB  # the unit may get its main account again
+        account.save(update_fields=["username", "role"])
+        record_security_event(
+            kind=Kind.ACCOUNT_RESET,
+            account=account,
+            username=original,
+            actor=actor,
+            request=request,
+            detail={"freed": original},
+        )
+    return account
