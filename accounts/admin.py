@@ -44,7 +44,13 @@ class AccountAdmin(admin.ModelAdmin):
     list_select_related = ["unit"]
     search_fields = ["username", "full_name", "email", "unit__code", "unit__name"]
     ordering = ["username"]
-    actions = ["unlock_selected"]
+    actions = [
+        "unlock_selected",
+        "resend_verification_selected",
+        "disable_selected",
+        "enable_selected",
+        "reset_selected",
+    ]
     list_per_page = 50
 
     def get_queryset(self, request):
@@ -145,6 +151,63 @@ class AccountAdmin(admin.ModelAdmin):
             request, _("已解除 %(count)d 個帳號的鎖定。") % {"count": queryset.count()}
         )
 
+    def _care(self, request, queryset, service, done_message):
+        """Run one account-care service per selected account, reporting each refusal."""
+        done = 0
+        for account in queryset.select_related("unit"):
+            if account.is_superuser and not request.user.is_superuser:
+                self.message_user(
+                    request,
+                    _("%(username)s：沒有權限。") % {"username": account.username},
+                    messages.ERROR,
+                )
+                continue
+            try:
+                service(account=account, actor=request.user, request=request)
+            except ValidationError as error:
+                self.message_user(
+                    request, f"{account.username}：{error.messages[0]}", messages.WARNING
+                )
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message % {"count": done})
+
+    @admin.action(description=gettext_lazy("補寄驗證信（待開通帳號）"), permissions=["change"])
+    def resend_verification_selected(self, request, queryset):
+        self._care(
+            request, queryset, services.resend_verification, _("已補寄 %(count)d 封驗證信。")
+        )
+
+    @admin.action(description=gettext_lazy("停用所選帳號"), permissions=["change"])
+    def disable_selected(self, request, queryset):
+        self._care(request, queryset, services.disable_account, _("已停用 %(count)d 個帳號。"))
+
+    @admin.action(description=gettext_lazy("重新啟用所選帳號"), permissions=["change"])
+    def enable_selected(self, request, queryset):
+        self._care(request, queryset, services.enable_account, _("已重新啟用 %(count)d 個帳號。"))
+
+    @admin.action(
+        description=gettext_lazy("重置帳號（停用並釋出帳號給同一人重新申請）"),
+        permissions=["change"],
+    )
+    def reset_selected(self, request, queryset):
+        self._care(
+            request,
+            queryset,
+            services.reset_account,
+            _("已重置 %(count)d 個帳號；同一位人員可以用原來的帳號名稱重新建立。"),
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """One page that answers helpdesk's usual calls: no verification mail (its mails),
+        no station icon (grants and consents), locked out (lock state), forgot password
+        (recent security events)."""
+        account = self.get_object(request, object_id)
+        if account is not None:
+            extra_context = {**(extra_context or {}), **care_summary(account)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def get_urls(self):
         return [
             path(
@@ -167,6 +230,29 @@ class AccountAdmin(admin.ModelAdmin):
             _("已解除 %(username)s 的鎖定，可以立即登入。") % {"username": account.username},
         )
         return redirect(reverse("admin:accounts_account_change", args=[account.pk]))
+
+
+def care_summary(account) -> dict:
+    from stations.models import Consent, StationGrant
+
+    consents = {c.station_id: c for c in Consent.objects.filter(account=account, revoked_at=None)}
+    stations = [
+        {
+            "grant": grant,
+            "consent": consents.get(grant.station_id)
+            if consents.get(grant.station_id) and consents[grant.station_id].covers(grant.station)
+            else None,
+        }
+        for grant in StationGrant.objects.filter(account=account).select_related(
+            "station", "granted_by"
+        )
+    ]
+    return {
+        "care_mails": OutboundEmail.objects.filter(account=account).order_by("-created_at")[:10],
+        "care_stations": stations,
+        "care_lock": services.lock_state(account.username),
+        "care_events": SecurityEvent.objects.filter(account=account).select_related("actor")[:15],
+    }
 
 
 @admin.register(OutboundEmail)

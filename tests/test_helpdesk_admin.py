@@ -245,3 +245,94 @@ def test_helpdesk_cannot_change_a_staff_members_email(desk, helpdesk, db):
     )
     colleague.refresh_from_db()
     assert colleague.email == "desk2@portal.example.tw"
+
+
+# --- Account care (SPEC section 10, seed 001) ---------------------------------------------
+
+
+def act(desk, action, *accounts):
+    return desk.post(
+        "/admin/accounts/account/",
+        {"action": action, "_selected_action": [a.pk for a in accounts]},
+        follow=True,
+    )
+
+
+def test_helpdesk_resends_the_verification_mail_of_a_pending_account(desk, pending_main, helpdesk):
+    from django.core import mail
+
+    from tests.conftest import link_token
+
+    old = link_token(mail.outbox[-1])
+    act(desk, "resend_verification_selected", pending_main)
+    new = link_token(mail.outbox[-1])
+    assert old != new
+    assert Client().get(f"/ckverifycode/{old}/").status_code == 404
+    assert Client().get(f"/ckverifycode/{new}/").status_code == 200
+    assert SecurityEvent.objects.filter(kind="verification_resent", actor=helpdesk).exists()
+
+
+def test_helpdesk_disables_and_enables_accounts(desk, teacher, helpdesk):
+    act(desk, "disable_selected", teacher)
+    teacher.refresh_from_db()
+    assert teacher.state == Account.State.DISABLED
+    assert "此帳號已停用" in sign_in(Client(), "010300_teacher01", GOOD_PASSWORD).content.decode()
+    act(desk, "enable_selected", teacher)
+    assert sign_in(Client(), "010300_teacher01", GOOD_PASSWORD).status_code == 302
+    assert SecurityEvent.objects.filter(kind="account_disabled", actor=helpdesk).exists()
+
+
+def test_a_reset_frees_the_name_for_the_same_person_only(desk, holder, teacher, helpdesk):
+    from accounts.services import Profile, create_sub_account
+
+    act(desk, "reset_selected", teacher)
+    teacher.refresh_from_db()
+    assert teacher.state == Account.State.DISABLED
+    assert teacher.username.startswith("010300_teacher01#reset")
+    event = SecurityEvent.objects.get(kind="account_reset")
+    assert event.actor == helpdesk and event.username == "010300_teacher01"
+    someone_else = Profile("王大同", "教務處", "組長", "049-2910960", "wang@school.edu.tw")
+    with pytest.raises(Exception, match="另一位人員"):
+        create_sub_account(
+            unit=holder.unit, local_part="teacher01", profile=someone_else, actor=holder
+        )
+    same_person = Profile("林志明", "教務處", "組長", "049-2910960", "teacher01@school.edu.tw")
+    again = create_sub_account(
+        unit=holder.unit, local_part="teacher01", profile=same_person, actor=holder
+    )
+    assert again.username == "010300_teacher01" and again.state == Account.State.PENDING
+
+
+def test_helpdesk_cannot_act_on_a_superuser(desk, db):
+    root = Account.objects.create_superuser(
+        "root", email="root@portal.example.tw", password=GOOD_PASSWORD, full_name="管理者"
+    )
+    page = act(desk, "disable_selected", root).content.decode()
+    assert "沒有權限" in page
+    root.refresh_from_db()
+    assert root.state == Account.State.ACTIVE
+
+
+def test_one_page_answers_the_usual_helpdesk_calls(desk, holder, teacher):
+    from stations.models import Station
+    from stations.services import grant_station
+
+    station = Station(slug="stats", name="公務統計報表", entry_url="https://stats.example.tw/")
+    station.save()
+    grant_station(account=teacher, station=station, actor=holder)
+    OutboundEmail.objects.create(
+        kind="account_created",
+        account=teacher,
+        to_address=teacher.email,
+        subject="註冊會員成功通知",
+        body_text="x",
+        status=OutboundEmail.Status.FAILED,
+        last_error="ConnectionRefusedError",
+    )
+    lock("010300_teacher01")
+    page = desk.get(f"/admin/accounts/account/{teacher.pk}/change/").content.decode()
+    assert "客服速查" in page
+    assert "鎖定中" in page  # locked out
+    assert "註冊會員成功通知" in page and "ConnectionRefusedError" in page  # no verification mail
+    assert "公務統計報表" in page and "尚未同意" in page  # no station icon
+    assert "登入失敗" in page  # recent events (forgot password and the like)
