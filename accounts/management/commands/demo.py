@@ -24,6 +24,7 @@ OUTDATED_PASSWORD = "teacher123"
 UNITS = [
     ("010300", "國立示範高級中學", Unit.Side.SCHOOL),
     ("010301", "市立和平高級中學", Unit.Side.SCHOOL),
+    ("010302", "縣立山海高級中學", Unit.Side.SCHOOL),
     ("MOE001", "教育部國民及學前教育署", Unit.Side.ADMIN),
 ]
 
@@ -53,6 +54,7 @@ class Command(BaseCommand):
             helpdesk = self._helpdesk()
             outdated = self._outdated(units["010301"])
             self._stations(active, outdated)
+            self._application(units["010302"])
         self._print(main, active, helpdesk, outdated)
 
     def _pending_main(self, unit):
@@ -116,6 +118,22 @@ class Command(BaseCommand):
             grant_station(account=account, station=demo, actor=None)
         grant_station(account=principal, station=statistics, actor=None)
 
+    def _application(self, unit):
+        """A school without a main account that has applied: helpdesk approves it in /admin/."""
+        from schools.models import MainAccountApplication
+
+        if not MainAccountApplication.objects.filter(unit=unit).exists():
+            MainAccountApplication.objects.create(
+                unit=unit,
+                unit_name=unit.name,
+                local_part="secretary",
+                full_name="吳佩珊",
+                title="秘書",
+                office="秘書室",
+                phone="03-9876543#101",
+                email="wu@shanhai.edu.tw",
+            )
+
     def _helpdesk(self):
         account, created = Account.objects.get_or_create(
             username="helpdesk",
@@ -148,6 +166,8 @@ class Command(BaseCommand):
         out("  Forgot password, resend and account lookup mails land in var/mail/ as well.")
         if settings.DEMO_STATION_ENABLED:
             out("  Signed in as 010301_teacher01, click the 示範編報站 tile to try single sign-on.")
+        out("  010301_principal manages 010301's sub-accounts at /manage/accounts/.")
+        out("  helpdesk can approve 010302's main-account application in /admin/.")
         if main.state == Account.State.PENDING:
             out("")
             out(f"  Pending main account {main.username} ({main.full_name}) has no password yet.")
