@@ -106,6 +106,35 @@ def validate_profile(profile: Profile) -> dict[str, list[str]]:
     return errors
 
 
+def _new_pending_account(
+    *, unit: Unit, local_part: str, role: str, profile: Profile, actor, request
+):
+    """A pending account (no password yet), its event and its account-created mail."""
+    account = Account(
+        username=f"{unit.code}_{local_part}",
+        unit=unit,
+        local_part=local_part,
+        role=role,
+        state=Account.State.PENDING,
+        full_name=profile.full_name.strip(),
+        office=profile.office.strip(),
+        title=profile.title.strip(),
+        phone=profile.phone.strip(),
+        email=profile.email.strip(),
+    )
+    account.set_unusable_password()
+    account.save()
+    record_security_event(
+        kind=Kind.ACCOUNT_CREATED,
+        account=account,
+        actor=actor,
+        request=request,
+        detail={"role": role},
+    )
+    emails.account_created(account=account, link=issue_set_password_link(account=account))
+    return account
+
+
 def create_main_account(*, unit: Unit, local_part: str, profile: Profile, actor=None, request=None):
     """Create the unit's main account (pending) and send its account-created mail.
 
@@ -116,7 +145,6 @@ def create_main_account(*, unit: Unit, local_part: str, profile: Profile, actor=
     local_part, problems = validate_new_local_part(unit=unit, local_part=local_part, person=profile)
     if problems:
         errors["local_part"] = problems
-    username = f"{unit.code}_{local_part}".lower()
     if Account.objects.filter(unit=unit, role=Account.Role.MAIN).exists():
         errors.setdefault("unit", []).append(
             _("單位 %(code)s 已有主帳號，請改用主帳號轉移。") % {"code": unit.code}
@@ -125,29 +153,14 @@ def create_main_account(*, unit: Unit, local_part: str, profile: Profile, actor=
         raise ValidationError(errors)
     try:
         with transaction.atomic():
-            account = Account(
-                username=username,
+            account = _new_pending_account(
                 unit=unit,
                 local_part=local_part,
                 role=Account.Role.MAIN,
-                state=Account.State.PENDING,
-                full_name=profile.full_name.strip(),
-                office=profile.office.strip(),
-                title=profile.title.strip(),
-                phone=profile.phone.strip(),
-                email=profile.email.strip(),
-            )
-            account.set_unusable_password()
-            account.save()
-            record_security_event(
-                kind=Kind.ACCOUNT_CREATED,
-                account=account,
+                profile=profile,
                 actor=actor,
                 request=request,
-                detail={"role": Account.Role.MAIN},
             )
-            link = issue_set_password_link(account=account)
-            emails.account_created(account=account, link=link)
     except IntegrityError as error:
         # Two operators creating the same unit's main account at once: the constraint wins.
         raise ValidationError(
@@ -904,30 +917,16 @@ def create_sub_account(
         raise ValidationError(errors)
     try:
         with transaction.atomic():
-            account = Account(
-                username=f"{unit.code}_{local_part}",
+            account = _new_pending_account(
                 unit=unit,
                 local_part=local_part,
                 role=Account.Role.SUB,
-                state=Account.State.PENDING,
-                full_name=profile.full_name.strip(),
-                office=profile.office.strip(),
-                title=profile.title.strip(),
-                phone=profile.phone.strip(),
-                email=profile.email.strip(),
-            )
-            account.set_unusable_password()
-            account.save()
-            record_security_event(
-                kind=Kind.ACCOUNT_CREATED,
-                account=account,
+                profile=profile,
                 actor=actor,
                 request=request,
-                detail={"role": Account.Role.SUB},
             )
             for station in stations:
                 grant_station(account=account, station=station, actor=actor, request=request)
-            emails.account_created(account=account, link=issue_set_password_link(account=account))
     except IntegrityError as error:  # the same name created at the same moment
         raise ValidationError({"local_part": [_("這個帳號剛剛已被建立，請換一個。")]}) from error
     return account
