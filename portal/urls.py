@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("stations.urls")),
     path("", include("schools.urls")),
+    path("", include("announcements.urls")),
     path("o/", include("stations.oidc_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("captcha/", include("captcha.urls")),
