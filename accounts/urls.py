@@ -25,3 +25,18 @@ urlpatterns += [
     path("manage/accounts/<str:username>/", views.manage_account, name="manage-account"),
     path("manage/transfer/", views.manage_transfer, name="manage-transfer"),
 ]
+
+# The CSV import goes ahead of "manage/accounts/<username>/", which would take "import".
+urlpatterns = [
+    path("manage/accounts/import/", views.manage_import, name="manage-import"),
+    path(
+        "manage/accounts/import/template.csv",
+        views.manage_import_template,
+        name="manage-import-template",
+    ),
+    path("manage/accounts/import/result/", views.manage_import_result, name="manage-import-result"),
+    path(
+        "manage/accounts/import/failed.csv", views.manage_import_failed, name="manage-import-failed"
+    ),
+    *urlpatterns,
+]

@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts import services
+from accounts import imports, services
 from accounts.access import get_managed_account, managed_accounts, require_main_account
 from accounts.forms import (
     AccountLookupForm,
@@ -647,7 +647,15 @@ EXPORT_HEADER = [
 ]
 
 
+def spreadsheet_safe(value) -> str:
+    """A cell Excel will not run: text starting with = + - @ (or a tab/CR) gets a leading
+    apostrophe, so a name like =HYPERLINK(...) stays text (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 @login_required
+@never_cache
 @require_GET
 def manage_accounts_export(request):
     """All of the unit's accounts as CSV that Excel opens correctly (UTF-8 with BOM)."""
@@ -661,7 +669,8 @@ def manage_accounts_export(request):
     writer.writerow(EXPORT_HEADER)
     for account in accounts:
         writer.writerow(
-            [
+            spreadsheet_safe(cell)
+            for cell in [
                 account.local_part,
                 account.full_name,
                 account.office,
@@ -704,3 +713,76 @@ def manage_transfer(request):
             )
             return redirect("home")
     return render(request, "accounts/manage_transfer.html", {"form": form})
+
+
+# --- CSV import of sub-accounts (SPEC section 6, seed 003) ---------------------------------
+
+IMPORT_RESULT = "accounts_csv_import"
+
+
+def _csv_download(text, filename):
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def manage_import(request):
+    require_main_account(request.user)
+    unit = request.user.unit
+    form = imports.ImportForm(_posted(request), request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        result = imports.import_sub_accounts(
+            unit=unit, upload=form.cleaned_data["file"], actor=request.user, request=request
+        )
+        request.session[IMPORT_RESULT] = result.as_session(unit=unit)
+        return redirect("accounts:manage-import-result")
+    context = {
+        "form": form,
+        "english_header": ",".join(imports.COLUMNS),
+        "chinese_header": ",".join(imports.CHINESE_HEADER),
+        "stations": imports.usable_stations(unit),
+        "prefix": f"{unit.code}_",
+        "max_rows": imports.MAX_ROWS,
+    }
+    return render(request, "accounts/manage_import.html", context)
+
+
+@login_required
+@require_GET
+def manage_import_template(request):
+    require_main_account(request.user)
+    return _csv_download(imports.template_csv(request.user.unit), "sub-accounts-template.csv")
+
+
+def _stored_import(request):
+    """The holder's last import in this session, or None (none yet, or of another unit)."""
+    require_main_account(request.user)
+    stored = request.session.get(IMPORT_RESULT)
+    if not stored or stored.get("unit") != request.user.unit_id:
+        return None
+    return stored
+
+
+@login_required
+@never_cache
+@require_GET
+def manage_import_result(request):
+    stored = _stored_import(request)
+    if stored is None:
+        messages.info(request, _("目前沒有匯入結果，請先上傳 CSV 檔。"))
+        return redirect("accounts:manage-import")
+    return render(request, "accounts/manage_import_result.html", {"result": stored})
+
+
+@login_required
+@never_cache
+@require_GET
+def manage_import_failed(request):
+    stored = _stored_import(request)
+    if stored is None or not stored["failed"]:
+        messages.info(request, _("上次匯入沒有失敗的資料列可以下載。"))
+        return redirect("accounts:manage-import")
+    return _csv_download(imports.failed_rows_csv(stored), "sub-accounts-failed.csv")

@@ -271,3 +271,12 @@ def test_the_export_is_excel_friendly_and_holds_the_units_accounts_only(
     names = {row[0] for row in rows[1:]}
     assert names == {"admin01", "teacher01"}
     assert [row[6] for row in rows[1:] if row[0] == "teacher01"] == ["stats"]
+
+
+def test_the_export_keeps_formulas_from_running_in_excel(holder_in, holder, teacher):
+    teacher.full_name = '=HYPERLINK("http://evil.example","click")'
+    teacher.office = "+SUM(1)"
+    teacher.save(update_fields=["full_name", "office"])
+    body = holder_in.get("/manage/accounts/export.csv").content.decode("utf-8").lstrip("\ufeff")
+    row = next(r for r in csv.reader(io.StringIO(body)) if r[0] == "teacher01")
+    assert row[1].startswith("'=") and row[2].startswith("'+")
