@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401 - routes are added with the announcement pages
+from django.urls import path
+
+from announcements import views
 
 app_name = "announcements"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("announce/", views.announcement_list, name="list"),
+    # No trailing slash: the permanent links printed in manuals and mails look like this.
+    path("announce/<int:announcement_id>", views.announcement_detail, name="detail"),
+]

@@ -48,6 +48,7 @@ class StationForm(forms.ModelForm):
             "sides",
             "is_active",
             "order",
+            "managers",
         ]
 
 
@@ -61,6 +62,7 @@ class StationAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     readonly_fields = ["client_id_shown"]
     list_select_related = ["client"]
+    filter_horizontal = ["managers"]
 
     @admin.display(description=gettext_lazy("client_id"))
     def client_id_shown(self, station):

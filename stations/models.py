@@ -71,6 +71,14 @@ class Station(models.Model):
         related_name="station",
     )
 
+    managers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("編報站管理人員"),
+        blank=True,
+        related_name="managed_stations",
+        help_text=_("可在管理後台撰寫並編輯這個編報站的公告。"),
+    )
+
     objects = StationQuerySet.as_manager()
 
     class Meta:

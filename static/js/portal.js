@@ -83,12 +83,36 @@
     select.addEventListener("change", function () { select.form.submit(); });
   }
 
+  // "[複製連結]": copy an announcement's permanent link; without JS the link stays selectable.
+  function setUpCopyLink(button) {
+    var status = button.parentNode.querySelector(".copy-link__status");
+    var source = button.parentNode.querySelector("[data-copy-source]");
+    var link = button.getAttribute("data-copy-link");
+    function say(attribute) { if (status) status.textContent = button.getAttribute(attribute); }
+    function copyBySelection() {
+      if (!source) return say("data-copy-failed");
+      source.focus();
+      source.select();
+      var copied = false;
+      try { copied = document.execCommand("copy"); } catch (error) { copied = false; }
+      say(copied ? "data-copied" : "data-copy-failed");
+    }
+    button.addEventListener("click", function () {
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(link).then(function () { say("data-copied"); }, copyBySelection);
+      } else {
+        copyBySelection();
+      }
+    });
+  }
+
   onReady(function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-captcha]"), setUpCaptcha);
     Array.prototype.forEach.call(document.querySelectorAll("[data-show-password]"), setUpShowPassword);
     Array.prototype.forEach.call(document.querySelectorAll("[data-strength-for]"), setUpStrengthMeter);
     Array.prototype.forEach.call(document.querySelectorAll("[data-autosubmit]"), setUpAutosubmit);
     Array.prototype.forEach.call(document.querySelectorAll("[data-confirm]"), setUpConfirm);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-copy-link]"), setUpCopyLink);
     focusErrors();
   });
 })();

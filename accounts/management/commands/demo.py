@@ -55,6 +55,7 @@ class Command(BaseCommand):
             outdated = self._outdated(units["010301"])
             self._stations(active, outdated)
             self._application(units["010302"])
+            self._announcements()
         self._print(main, active, helpdesk, outdated)
 
     def _pending_main(self, unit):
@@ -132,6 +133,75 @@ class Command(BaseCommand):
                 office="秘書室",
                 phone="03-9876543#101",
                 email="wu@shanhai.edu.tw",
+            )
+
+    def _announcements(self):
+        """The seed's board: guest announcements, one pinned, one for members only."""
+        from datetime import datetime, timedelta
+        from zoneinfo import ZoneInfo
+
+        from announcements.models import Announcement
+        from announcements.services import create_announcement
+
+        taipei = ZoneInfo("Asia/Taipei")
+        board = [
+            (
+                "測試公告ABC",
+                "我是內文123",
+                "guest",
+                datetime(2020, 12, 18, 0, 1),
+                "系統管理員",
+                False,
+            ),
+            (
+                "資本門計畫線上填報說明",
+                "請各校於期限內完成資本門計畫線上填報。",
+                "guest",
+                datetime(2021, 3, 1, 9, 0),
+                "資本門系統管理人員(北門高中)",
+                False,
+            ),
+            (
+                "群科申報測試站系統上線公告",
+                "群科申報測試站已上線，歡迎試用。",
+                "guest",
+                datetime(2021, 2, 24, 10, 0),
+                "系統管理員",
+                False,
+            ),
+            (
+                "重要事項公告&實名制系統主帳號人員-編制手冊V1.0版",
+                "配合國教署政策，高級中等學校資料填報整合平臺建立實名制管理編報系統。\n"
+                "查詢是否已建立主帳號連結查詢：http://127.0.0.1:8000/infosearch/\n"
+                "查詢結果為「查無該所學校負責人資料」請致電客服確認。",
+                "guest",
+                datetime(2021, 2, 24, 9, 0),
+                "系統管理員",
+                True,
+            ),
+            (
+                "實名制系統子帳號人員-編制手冊",
+                "子帳號人員請參考附件手冊操作。",
+                "member",
+                datetime(2021, 2, 24, 8, 0),
+                "系統管理員",
+                False,
+            ),
+        ]
+        for title, body, audience, created, label, pinned in board:
+            if Announcement.objects.filter(title=title).exists():
+                continue
+            announcement = create_announcement(
+                title=title,
+                body=body,
+                audience=audience,
+                author_label=label,
+                pinned=pinned,
+                actor=None,
+            )
+            created = created.replace(tzinfo=taipei)
+            Announcement.objects.filter(pk=announcement.pk).update(
+                created_at=created, edited_at=created + timedelta(minutes=5)
             )
 
     def _helpdesk(self):
