@@ -5,6 +5,8 @@ export UV_PYTHON_DOWNLOADS ?= never
 UV := $(shell command -v uv 2>/dev/null || echo var/uv/bin/uv)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in mail and the demo station's addresses follow the address make run serves on.
+RUN_ENV := PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://$(HOST):$(PORT)}
 
 .PHONY: run test lint install
 
@@ -18,8 +20,8 @@ install: $(if $(findstring var/uv,$(UV)),var/uv/bin/uv)
 
 run: install
 	$(UV) run --frozen python manage.py migrate --noinput
-	$(UV) run --frozen python manage.py demo
-	$(UV) run --frozen python manage.py runserver $(HOST):$(PORT)
+	$(RUN_ENV) $(UV) run --frozen python manage.py demo
+	$(RUN_ENV) $(UV) run --frozen python manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(UV) run --frozen pytest

@@ -224,7 +224,7 @@ class Command(BaseCommand):
     def _print(self, main, active, helpdesk, outdated):
         out = self.stdout.write
         out("")
-        out(self.style.SUCCESS("Demo data ready. Sign in at http://127.0.0.1:8000/"))
+        out(self.style.SUCCESS(f"Demo data ready. Sign in at {settings.PORTAL_BASE_URL}/"))
         out(f"  Every demo password: {DEMO_PASSWORD}")
         for account in active:
             role = account.get_role_display()
