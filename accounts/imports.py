@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -337,16 +336,16 @@ def import_sub_accounts(*, unit, upload: ImportFile, actor, request=None) -> Imp
     good, failed = check_rows(unit=unit, rows=upload.rows)
     created = []
     for row in good:
-        try:
-            with transaction.atomic():
-                account = create_sub_account(
-                    unit=unit,
-                    local_part=row.local_part,
-                    profile=row.profile,
-                    stations=row.stations,
-                    actor=actor,
-                    request=request,
-                )
+        try:  # create_sub_account is one transaction of its own
+            account = create_sub_account(
+                unit=unit,
+                local_part=row.local_part,
+                profile=row.profile,
+                stations=row.stations,
+                actor=actor,
+                request=request,
+                checked=True,
+            )
         except ValidationError as error:
             problems = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
             failed.append(FailedRow(row.line, row.cells, tuple(_labelled(problems))))

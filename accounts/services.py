@@ -54,16 +54,14 @@ Kind = SecurityEvent.Kind
 # --- Security event log -----------------------------------------------------------------
 
 
-def record_security_event(
-    *, kind, account=None, username="", actor=None, request=None, detail=None
-):
+def _event(kind, account, actor, request, detail, username="") -> SecurityEvent:
     ip_address = user_agent = None
     if request is not None:
         ip_address = client_ip(request)
         user_agent = request.META.get("HTTP_USER_AGENT", "")[:300]
         if actor is None and getattr(request, "user", None) is not None:
             actor = request.user if request.user.is_authenticated else None
-    return SecurityEvent.objects.create(
+    return SecurityEvent(
         kind=kind,
         account=account,
         username=username or (account.username if account else ""),
@@ -72,6 +70,14 @@ def record_security_event(
         user_agent=user_agent or "",
         detail=detail or {},
     )
+
+
+def record_security_event(
+    *, kind, account=None, username="", actor=None, request=None, detail=None
+):
+    event = _event(kind, account, actor, request, detail, username=username)
+    event.save()
+    return event
 
 
 # --- Creating accounts ------------------------------------------------------------------
@@ -131,7 +137,9 @@ def _new_pending_account(
         request=request,
         detail={"role": role},
     )
-    emails.account_created(account=account, link=issue_set_password_link(account=account))
+    emails.account_created(
+        account=account, link=issue_set_password_link(account=account, first=True)
+    )
     return account
 
 
@@ -172,10 +180,12 @@ def create_main_account(*, unit: Unit, local_part: str, profile: Profile, actor=
 # --- Set-password links -----------------------------------------------------------------
 
 
-def issue_set_password_link(*, account: Account) -> str:
-    """A new single-use link; every earlier unused link of the account stops working."""
+def issue_set_password_link(*, account: Account, first: bool = False) -> str:
+    """A new single-use link; every earlier unused link of the account stops working
+    (``first``: a brand-new account has none to revoke)."""
     now = timezone.now()
-    account.set_password_tokens.filter(used_at=None, revoked_at=None).update(revoked_at=now)
+    if not first:
+        account.set_password_tokens.filter(used_at=None, revoked_at=None).update(revoked_at=now)
     token = SetPasswordToken.new_token()
     SetPasswordToken.objects.create(
         account=account,
@@ -904,17 +914,31 @@ def validate_new_local_part(
 
 
 def create_sub_account(
-    *, unit: Unit, local_part: str, profile: Profile, stations=(), actor, request=None
+    *,
+    unit: Unit,
+    local_part: str,
+    profile: Profile,
+    stations=(),
+    actor,
+    request=None,
+    checked=False,
 ):
-    """A pending sub-account of the unit with its account-created mail and station grants."""
-    from stations.services import grant_station
+    """A pending sub-account of the unit with its account-created mail and station grants.
 
-    local_part, problems = validate_new_local_part(unit=unit, local_part=local_part, person=profile)
-    errors = validate_profile(profile)
-    if problems:
-        errors["local_part"] = problems
-    if errors:
-        raise ValidationError(errors)
+    ``checked``: the caller (the CSV import) has already validated the name and profile
+    against the unit in bulk; the database's unique constraint still guards the name.
+    """
+    from stations.models import StationGrant
+
+    if not checked:
+        local_part, problems = validate_new_local_part(
+            unit=unit, local_part=local_part, person=profile
+        )
+        errors = validate_profile(profile)
+        if problems:
+            errors["local_part"] = problems
+        if errors:
+            raise ValidationError(errors)
     try:
         with transaction.atomic():
             account = _new_pending_account(
@@ -925,8 +949,16 @@ def create_sub_account(
                 actor=actor,
                 request=request,
             )
-            for station in stations:
-                grant_station(account=account, station=station, actor=actor, request=request)
+            # A new account has no grants yet: add them in two statements, not one per station.
+            stations = list(stations)
+            StationGrant.objects.bulk_create(
+                StationGrant(account=account, station=station, granted_by=actor)
+                for station in stations
+            )
+            SecurityEvent.objects.bulk_create(
+                _event(Kind.STATION_GRANTED, account, actor, request, {"station": station.slug})
+                for station in stations
+            )
     except IntegrityError as error:  # the same name created at the same moment
         raise ValidationError({"local_part": [_("這個帳號剛剛已被建立，請換一個。")]}) from error
     return account

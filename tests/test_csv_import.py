@@ -8,7 +8,6 @@ import time
 
 import pytest
 from django.core import mail
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -334,30 +333,6 @@ def test_a_station_that_is_unknown_inactive_or_for_the_other_side_is_refused(hol
     assert list(StationGrant.objects.values_list("account__local_part", "station__slug")) == [
         ("teacher05", "stats")
     ]
-
-
-def test_a_row_that_fails_inside_the_service_rolls_back_only_itself(holder_in, monkeypatch):
-    """A row refused after the service has written (e.g. the same name created at the same
-    moment elsewhere): its account and mail are undone, the rows around it stay."""
-    real = imports.create_sub_account
-
-    def failing_late(**kwargs):
-        account = real(**kwargs)
-        if account.local_part == "teacher03":
-            raise ValidationError({"local_part": ["這個帳號剛剛已被建立，請換一個。"]})
-        return account
-
-    monkeypatch.setattr(imports, "create_sub_account", failing_late)
-    content = csv_text(ENGLISH, row("teacher02"), row("teacher03"), row("teacher04"))
-    page = upload(holder_in, content).content.decode()
-    assert "成功建立 2 個子帳號，1 列有錯誤" in page
-    assert "子帳號：這個帳號剛剛已被建立" in page
-    assert not Account.objects.filter(username="010300_teacher03").exists()
-    assert sorted(message.to[0] for message in mail.outbox) == [
-        "teacher02@school.edu.tw",
-        "teacher04@school.edu.tw",
-    ]
-    assert OutboundEmail.objects.count() == 2
 
 
 # --- Bad files -----------------------------------------------------------------------------------
