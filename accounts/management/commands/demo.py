@@ -52,6 +52,7 @@ class Command(BaseCommand):
                 ),
             ]
             helpdesk = self._helpdesk()
+            self._administrator()
             outdated = self._outdated(units["010301"])
             self._stations(active, outdated)
             self._application(units["010302"])
@@ -204,6 +205,15 @@ class Command(BaseCommand):
                 created_at=created, edited_at=created + timedelta(minutes=5)
             )
 
+    def _administrator(self):
+        """A system administrator (superuser) for the admin: units, stations, announcements."""
+        account = Account.objects.filter(username="admin").first()
+        if account is None:
+            account = Account.objects.create_superuser(
+                "admin", email="admin@demo.edu.tw", password=DEMO_PASSWORD, full_name="系統管理員"
+            )
+        return account
+
     def _helpdesk(self):
         account, created = Account.objects.get_or_create(
             username="helpdesk",
@@ -230,6 +240,7 @@ class Command(BaseCommand):
             role = account.get_role_display()
             out(f"  {account.username:<22} {account.full_name}  ({account.unit.name}, {role})")
         out(f"  {helpdesk.username:<22} {helpdesk.full_name}  (Helpdesk, /admin/)")
+        out(f"  {'admin':<22} 系統管理員  (superuser, /admin/: units, stations, announcements)")
         name = f"{outdated.username:<22} {outdated.full_name}"
         out(f"  {name}  password {OUTDATED_PASSWORD}: too weak for today's policy,")
         out("                         so sign-in asks for a new one first")
