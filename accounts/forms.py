@@ -183,22 +183,34 @@ class AccountLookupForm(forms.Form):
     captcha = captcha_field()
 
 
-class ProfileForm(forms.Form):
-    full_name = full_name_field()
-    office = forms.CharField(
+def office_field():
+    return forms.CharField(
         label=_("處室名稱"), max_length=50, error_messages={"required": _("請輸入處室名稱。")}
     )
-    title = forms.CharField(
+
+
+def title_field():
+    return forms.CharField(
         label=_("職稱"), max_length=50, error_messages={"required": _("請輸入職稱。")}
     )
-    phone = forms.CharField(
-        label=_("電話(分機)"),
+
+
+def phone_field(label=None, help_text=None):
+    return forms.CharField(
+        label=label or _("電話(分機)"),
         max_length=30,
         validators=[PHONE_VALIDATOR],
-        help_text=_("請填公務電話，例如 049-2910960#3765"),
+        help_text=help_text or _("請填公務電話，例如 049-2910960#3765"),
         error_messages={"required": _("請輸入電話。")},
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
+
+
+class ProfileForm(forms.Form):
+    full_name = full_name_field()
+    office = office_field()
+    title = title_field()
+    phone = phone_field()
 
 
 class ChangePasswordForm(NewPasswordMixin, forms.Form):

@@ -3,7 +3,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import PHONE_VALIDATOR, captcha_field, email_field, full_name_field
+from accounts.forms import (
+    captcha_field,
+    email_field,
+    full_name_field,
+    office_field,
+    phone_field,
+    title_field,
+)
 from accounts.models import Account, local_part_validator, normalize_login_name
 from schools.services import find_unit
 
@@ -48,20 +55,9 @@ class MainAccountApplicationForm(forms.Form):
         widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
     )
     full_name = full_name_field()
-    title = forms.CharField(
-        label=_("職稱"), max_length=50, error_messages={"required": _("請輸入職稱。")}
-    )
-    office = forms.CharField(
-        label=_("處室名稱"), max_length=50, error_messages={"required": _("請輸入處室名稱。")}
-    )
-    phone = forms.CharField(
-        label=_("公務電話(分機)"),
-        max_length=30,
-        validators=[PHONE_VALIDATOR],
-        help_text=_("請勿填寫私人電話，例如 049-2910960#3765"),
-        error_messages={"required": _("請輸入電話。")},
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
-    )
+    title = title_field()
+    office = office_field()
+    phone = phone_field(_("公務電話(分機)"), _("請勿填寫私人電話，例如 049-2910960#3765"))
     email = email_field(label=_("公務信箱"))
     captcha = captcha_field()
 
