@@ -8,7 +8,7 @@ PORT ?= 8000
 # Links in mail and the demo station's addresses follow the address make run serves on.
 RUN_ENV := PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: run test lint install
+.PHONY: run test lint install totp
 
 var/uv/bin/uv:
 	python3 -m venv var/uv
@@ -29,3 +29,8 @@ test: install
 lint: install
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
+
+# The code an authenticator app would show, for trying two-factor without a phone:
+#   make totp SECRET="ABCD EFGH ..."   (the secret shown on /me/two-factor/)
+totp: install
+	@$(UV) run --frozen python -c "import pyotp, sys; print(pyotp.TOTP(sys.argv[1].replace(' ', '')).now())" "$(SECRET)"

@@ -50,6 +50,7 @@ class AccountAdmin(admin.ModelAdmin):
         "disable_selected",
         "enable_selected",
         "reset_selected",
+        "reset_two_factor_selected",
     ]
     list_per_page = 50
 
@@ -199,6 +200,17 @@ class AccountAdmin(admin.ModelAdmin):
             _("已重置 %(count)d 個帳號；同一位人員可以用原來的帳號名稱重新建立。"),
         )
 
+    @admin.action(
+        description=gettext_lazy("重設雙因子認證（手機與復原碼都遺失）"), permissions=["change"]
+    )
+    def reset_two_factor_selected(self, request, queryset):
+        self._care(
+            request,
+            queryset,
+            services.reset_two_factor,
+            _("已重設 %(count)d 個帳號的雙因子認證，並寄信通知。"),
+        )
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """One page that answers helpdesk's usual calls: no verification mail (its mails),
         no station icon (grants and consents), locked out (lock state), forgot password
@@ -215,6 +227,11 @@ class AccountAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.unlock_view),
                 name="accounts_account_unlock",
             ),
+            path(
+                "<path:object_id>/reset-two-factor/",
+                self.admin_site.admin_view(self.reset_two_factor_view),
+                name="accounts_account_reset_two_factor",
+            ),
             *super().get_urls(),
         ]
 
@@ -229,6 +246,15 @@ class AccountAdmin(admin.ModelAdmin):
             request,
             _("已解除 %(username)s 的鎖定，可以立即登入。") % {"username": account.username},
         )
+        return redirect(reverse("admin:accounts_account_change", args=[account.pk]))
+
+    def reset_two_factor_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        account = get_object_or_404(Account, pk=object_id)
+        if not self.has_change_permission(request, account):
+            raise PermissionDenied
+        self.reset_two_factor_selected(request, Account.objects.filter(pk=account.pk))
         return redirect(reverse("admin:accounts_account_change", args=[account.pk]))
 
 
@@ -251,6 +277,8 @@ def care_summary(account) -> dict:
         "care_mails": OutboundEmail.objects.filter(account=account).order_by("-created_at")[:10],
         "care_stations": stations,
         "care_lock": services.lock_state(account.username),
+        "care_two_factor": account.two_factor_device,
+        "care_recovery_codes_left": account.recovery_codes.filter(used_at=None).count(),
         "care_events": SecurityEvent.objects.filter(account=account).select_related("actor")[:15],
     }
 

@@ -16,7 +16,7 @@ class AccountBackend(ModelBackend):
         if username is None or password is None:
             return None
         try:
-            account = Account.objects.select_related("unit").get(
+            account = Account.objects.select_related("unit", "two_factor").get(
                 username=normalize_login_name(username)
             )
         except Account.DoesNotExist:

@@ -357,3 +357,33 @@ class TransferForm(forms.Form):
         error_messages={"required": _("請輸入您的密碼。")},
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+
+class TwoFactorCodeForm(forms.Form):
+    """The code from the authenticator app (or, at sign-in, a recovery code)."""
+
+    code = forms.CharField(
+        label=_("驗證碼"),
+        max_length=40,
+        error_messages={"required": _("請輸入驗證器 App 顯示的 6 位數驗證碼。")},
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "autocapitalize": "off",
+                "spellcheck": "false",
+                "autofocus": True,
+            }
+        ),
+    )
+
+
+class PasswordAgainForm(forms.Form):
+    """The current password, given again before a sensitive change."""
+
+    password = forms.CharField(
+        label=_("目前的密碼"),
+        strip=False,
+        error_messages={"required": _("請輸入目前的密碼。")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

@@ -48,8 +48,9 @@ class IdleTimeoutMiddleware:
 
 
 class RequiredActionsMiddleware:
-    """After a sign-in whose password breaks the current policy or is too old, nothing opens
-    but the change-password page (and signing out) until the password is changed."""
+    """After sign-in, the required steps come before anything else (seed 002's order): a
+    password that breaks the current policy or is too old is changed first, then two-factor
+    is bound where it is required. Only that page and signing out open until then."""
 
     ALLOWED_PREFIXES = ("/static/", "/captcha/", "/i18n/", "/healthz")
 
@@ -57,12 +58,18 @@ class RequiredActionsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from accounts.services import PASSWORD_CHANGE_REQUIRED
+        from accounts.services import PASSWORD_CHANGE_REQUIRED, TWO_FACTOR_BINDING_REQUIRED
 
-        if request.user.is_authenticated and request.session.get(PASSWORD_CHANGE_REQUIRED):
-            allowed = {reverse("accounts:me-password"), reverse("accounts:logout")}
+        if request.user.is_authenticated:
+            if request.session.get(PASSWORD_CHANGE_REQUIRED):
+                step = "accounts:me-password"
+            elif request.session.get(TWO_FACTOR_BINDING_REQUIRED):
+                step = "accounts:me-two-factor"
+            else:
+                return self.get_response(request)
+            allowed = {reverse(step), reverse("accounts:logout")}
             if request.path not in allowed and not request.path.startswith(self.ALLOWED_PREFIXES):
-                target = reverse("accounts:me-password")
+                target = reverse(step)
                 if request.method == "GET" and request.path != "/":
                     target += "?" + urlencode({"next": request.get_full_path()})
                 return redirect(target)

@@ -145,6 +145,26 @@ class Account(AbstractBaseUser, PermissionsMixin):
         """Admin-side and staff accounts get the stricter rules (12 characters, two-factor)."""
         return self.unit is None or self.unit.is_admin_side
 
+    @property
+    def must_use_two_factor(self) -> bool:
+        """Admin-side accounts and staff must bind two-factor (SPEC section 1, seed 002);
+        TWO_FACTOR_REQUIRED_FOR_MAIN_ACCOUNTS extends the rule to main-account holders."""
+        return (
+            self.is_staff
+            or self.is_superuser
+            or self.is_admin_side
+            or (self.is_main and settings.TWO_FACTOR_REQUIRED_FOR_MAIN_ACCOUNTS)
+        )
+
+    @property
+    def two_factor_device(self) -> "TwoFactorDevice | None":
+        """The confirmed authenticator, or None (an unconfirmed binding does not count)."""
+        try:
+            device = self.two_factor
+        except TwoFactorDevice.DoesNotExist:
+            return None
+        return device if device.confirmed_at else None
+
     def get_full_name(self):
         return self.full_name
 
@@ -280,6 +300,15 @@ class SecurityEvent(models.Model):
         ACCOUNT_DISABLED = "account_disabled", _("停用帳號")
         ACCOUNT_ENABLED = "account_enabled", _("重新啟用帳號")
         ACCOUNT_RESET = "account_reset", _("重置帳號")
+        TWO_FACTOR_ENABLED = "two_factor_enabled", _("啟用雙因子認證")
+        TWO_FACTOR_DISABLED = "two_factor_disabled", _("解除雙因子認證")
+        TWO_FACTOR_RESET = "two_factor_reset", _("客服重設雙因子認證")
+        TWO_FACTOR_RECOVERY_CODES_REGENERATED = (
+            "two_factor_recovery_codes_regenerated",
+            _("重新產生復原碼"),
+        )
+        TWO_FACTOR_FAILED = "two_factor_failed", _("雙因子驗證碼錯誤")
+        TWO_FACTOR_BINDING_REQUIRED = "two_factor_binding_required", _("要求綁定雙因子認證")
         MAIN_ROLE_TRANSFERRED = "main_role_transferred", _("轉移主帳號")
         APPLICATION_SUBMITTED = "application_submitted", _("申請主帳號")
         APPLICATION_APPROVED = "application_approved", _("核准主帳號申請")
@@ -409,3 +438,48 @@ class ReleasedLocalPart(models.Model):
             self.full_name.strip() == full_name.strip()
             and self.email.lower() == email.strip().lower()
         )
+
+
+class TwoFactorDevice(models.Model):
+    """An account's authenticator app (TOTP, SHA-1, 6 digits, 30 s). The secret is kept
+    encrypted with TWO_FACTOR_ENCRYPTION_KEYS; until a first code confirms it, the binding is
+    not in force. ``last_used_step`` refuses a code's replay: every accepted code moves it
+    forward, and a code of that step or an earlier one is refused."""
+
+    account = models.OneToOneField(
+        Account, on_delete=models.CASCADE, related_name="two_factor", verbose_name=_("帳號")
+    )
+    encrypted_secret = models.TextField(_("加密的金鑰"))
+    confirmed_at = models.DateTimeField(_("綁定時間"), null=True, blank=True)
+    last_used_step = models.BigIntegerField(_("最後使用的時間步"), default=0)
+    created_at = models.DateTimeField(_("建立時間"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("雙因子認證")
+        verbose_name_plural = _("雙因子認證")
+
+    def __str__(self):
+        return str(self.account)
+
+
+class RecoveryCode(models.Model):
+    """One of ten single-use recovery codes, kept as SHA-256 (60 random bits each)."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="recovery_codes", verbose_name=_("帳號")
+    )
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(_("使用時間"), null=True, blank=True)
+    created_at = models.DateTimeField(_("建立時間"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("復原碼")
+        verbose_name_plural = _("復原碼")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "code_hash"], name="recovery_code_unique_per_account"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.account} {self.created_at:%Y-%m-%d}"

@@ -16,6 +16,7 @@ from django.contrib.auth.password_validation import (
     get_default_password_validators,
     validate_password,
 )
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
@@ -28,15 +29,18 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts import two_factor
 from accounts.lockout import LockState, lock_state
 from accounts.models import (
     Account,
     EmailChangeRequest,
     OutboundEmail,
     PasswordResetCode,
+    RecoveryCode,
     ReleasedLocalPart,
     SecurityEvent,
     SetPasswordToken,
+    TwoFactorDevice,
     hash_secret,
     local_part_validator,
     normalize_login_name,
@@ -240,44 +244,82 @@ class SignInResult:
     lock: LockState
     disabled: bool = False
     just_locked: bool = False
+    # The password was right and the account uses two-factor: the code step comes next.
+    needs_code: bool = False
 
     @property
     def succeeded(self) -> bool:
-        return self.account is not None
+        return self.account is not None and not self.needs_code
+
+
+# Session keys. The pending sign-in lives in an anonymous session until the code is given.
+TWO_FACTOR_PENDING = "two_factor_pending"
+TWO_FACTOR_BINDING_REQUIRED = "two_factor_binding_required"
 
 
 def sign_in(*, request, username: str, password: str) -> SignInResult:
-    """Check a password through django-axes (per-name lockout) and start the session.
+    """Check a password through django-axes (per-name lockout). Without two-factor the session
+    starts now; with it, only a pending sign-in is kept and the code step must follow.
 
     Unknown names fail exactly like known ones: same counting, same answer.
     """
     username = normalize_login_name(username)
     account = authenticate(request, username=username, password=password)
-    if account is not None:
-        login(request, account)  # rotates the session key
-        request.session["last_seen"] = int(timezone.now().timestamp())
-        record_security_event(
-            kind=Kind.SIGN_IN_SUCCEEDED, account=account, actor=account, request=request
+    if account is None:
+        return _sign_in_failed(request, username)
+    reason = password_change_reason(account, password)  # while the plaintext is at hand
+    if account.two_factor_device is not None:
+        request.session.cycle_key()
+        request.session[TWO_FACTOR_PENDING] = {
+            "account": account.pk,
+            "username": account.username,
+            "started": int(timezone.now().timestamp()),
+            "password_change_reason": reason,
+            "backend": account.backend,  # the backend that accepted the password
+        }
+        return SignInResult(
+            account=account, username=username, lock=LockState(0, None), needs_code=True
         )
-        reason = password_change_reason(account, password)  # while the plaintext is at hand
-        if reason:
-            request.session[PASSWORD_CHANGE_REQUIRED] = reason
-            record_security_event(
-                kind=Kind.PASSWORD_CHANGE_REQUIRED,
-                account=account,
-                actor=account,
-                request=request,
-                detail={"reason": reason},
-            )
-        return SignInResult(account=account, username=username, lock=LockState(0, None))
+    _start_session(request, account, reason, how="password")
+    return SignInResult(account=account, username=username, lock=LockState(0, None))
 
+
+def _start_session(request, account: Account, password_change_reason: str | None, how: str):
+    """The sign-in has passed every factor: log in (rotates the session key, resets the
+    lockout count), then queue the required actions (SPEC section 3, seed 002 order: a
+    password that must change first, then a required two-factor binding)."""
+    login(request, account)
+    request.session["last_seen"] = int(timezone.now().timestamp())
+    record_security_event(
+        kind=Kind.SIGN_IN_SUCCEEDED,
+        account=account,
+        actor=account,
+        request=request,
+        detail={"factor": how},
+    )
+    if password_change_reason:
+        request.session[PASSWORD_CHANGE_REQUIRED] = password_change_reason
+        record_security_event(
+            kind=Kind.PASSWORD_CHANGE_REQUIRED,
+            account=account,
+            actor=account,
+            request=request,
+            detail={"reason": password_change_reason},
+        )
+    if account.must_use_two_factor and account.two_factor_device is None:
+        request.session[TWO_FACTOR_BINDING_REQUIRED] = True
+        record_security_event(
+            kind=Kind.TWO_FACTOR_BINDING_REQUIRED, account=account, actor=account, request=request
+        )
+
+
+def _sign_in_failed(request, username: str, *, kind=Kind.SIGN_IN_FAILED) -> SignInResult:
+    """Record a failure axes has just counted (or refused while locked) and describe it."""
     known = Account.objects.filter(username=username).first()
     lock = lock_state(username)
     just_locked = getattr(request, "axes_failures_since_start", None) is not None and lock.locked
     if getattr(request, "axes_locked_out", False) and not just_locked:
         kind = Kind.SIGN_IN_REFUSED_LOCKED
-    else:
-        kind = Kind.SIGN_IN_FAILED
     disabled = getattr(request, "portal_disabled_account", False)
     record_security_event(
         kind=kind,
@@ -300,6 +342,215 @@ def sign_in(*, request, username: str, password: str) -> SignInResult:
     return SignInResult(
         account=None, username=username, lock=lock, disabled=disabled, just_locked=just_locked
     )
+
+
+def pending_two_factor_sign_in(request) -> Account | None:
+    """The account whose password was accepted in this browser and waits for its code, or
+    None when there is none or it took longer than TWO_FACTOR_STEP_MINUTES."""
+    pending = request.session.get(TWO_FACTOR_PENDING)
+    if not pending:
+        return None
+    age = timezone.now().timestamp() - pending["started"]
+    if age > settings.TWO_FACTOR_STEP_MINUTES * 60:
+        request.session.pop(TWO_FACTOR_PENDING, None)
+        return None
+    account = (
+        Account.objects.select_related("unit", "two_factor").filter(pk=pending["account"]).first()
+    )
+    if account is None or not account.is_active or account.two_factor_device is None:
+        request.session.pop(TWO_FACTOR_PENDING, None)
+        return None
+    return account
+
+
+def complete_two_factor_sign_in(*, request, account: Account, code: str) -> SignInResult:
+    """The code step: an authenticator code (each accepted once) or an unused recovery code.
+    A wrong code counts toward the same 3-strike lockout as a wrong password; a lock ends
+    the pending sign-in."""
+    pending = request.session[TWO_FACTOR_PENDING]
+    username = account.username
+    if lock_state(username).locked:
+        request.session.pop(TWO_FACTOR_PENDING, None)
+        request.axes_locked_out = True
+        return _sign_in_failed(request, username, kind=Kind.SIGN_IN_REFUSED_LOCKED)
+    how = use_second_factor(account=account, code=code, request=request)
+    if how is None:
+        user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
+        result = _sign_in_failed(request, username, kind=Kind.TWO_FACTOR_FAILED)
+        if result.lock.locked:
+            request.session.pop(TWO_FACTOR_PENDING, None)
+        return result
+    request.session.pop(TWO_FACTOR_PENDING, None)
+    account.backend = pending["backend"]
+    _start_session(request, account, pending.get("password_change_reason"), how=how)
+    return SignInResult(account=account, username=username, lock=LockState(0, None))
+
+
+def use_second_factor(*, account: Account, code: str, request=None) -> str | None:
+    """Spend a code: "totp" or "recovery" when it is good, None otherwise. Conditional
+    updates make each code count once even when two requests race with it."""
+    code = two_factor.normalize_code(code)
+    device = account.two_factor_device
+    if device is None:
+        return None
+    if two_factor.is_totp_code(code):
+        step = two_factor.matching_step(
+            two_factor.decrypt_secret(device.encrypted_secret), code, timezone.now()
+        )
+        if step is None:
+            return None
+        spent = TwoFactorDevice.objects.filter(pk=device.pk, last_used_step__lt=step).update(
+            last_used_step=step
+        )
+        return "totp" if spent else None
+    code_hash = two_factor.recovery_code_hash(code)
+    if code_hash is None:
+        return None
+    with transaction.atomic():
+        spent = RecoveryCode.objects.filter(
+            account=account, code_hash=code_hash, used_at=None
+        ).update(used_at=timezone.now())
+        if not spent:
+            return None
+        left = account.recovery_codes.filter(used_at=None).count()
+        emails.two_factor_changed(account=account, what="recovery_code_used", codes_left=left)
+    return "recovery"
+
+
+# --- Two-factor binding (SPEC /me/two-factor/, seed 002) ---------------------------------
+
+
+def check_password_again(*, account: Account, password: str, request) -> str | None:
+    """Re-check the signed-in account's password before a sensitive change, through the
+    sign-in machinery so a wrong one counts toward the lockout. The error, or None."""
+    if authenticate(request, username=account.username, password=password) is not None:
+        return None
+    lock = lock_state(account.username)
+    if lock.locked:
+        return _("密碼錯誤次數過多，帳號已鎖定 15 分鐘。")
+    return _("密碼不正確（錯誤 3 次將鎖定帳號，目前【%(n)d】）。") % {"n": lock.failures}
+
+
+def start_two_factor_binding(*, account: Account) -> str:
+    """The secret to show for binding. It is kept (encrypted) but not in force until a code
+    confirms it; reloading the page shows the same one, so a scanned QR code stays good."""
+    device = TwoFactorDevice.objects.filter(account=account).first()
+    if device is not None and device.confirmed_at:
+        raise ValidationError(_("此帳號已綁定雙因子認證。"))
+    if device is None:
+        secret = two_factor.new_secret()
+        device, _created = TwoFactorDevice.objects.get_or_create(
+            account=account, defaults={"encrypted_secret": two_factor.encrypt_secret(secret)}
+        )
+    return two_factor.decrypt_secret(device.encrypted_secret)
+
+
+def _replace_recovery_codes(account: Account) -> list[str]:
+    codes = two_factor.new_recovery_codes()
+    account.recovery_codes.all().delete()
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(account=account, code_hash=two_factor.recovery_code_hash(code))
+        for code in codes
+    )
+    return codes
+
+
+def confirm_two_factor_binding(*, account: Account, code: str, request=None) -> list[str]:
+    """Put the binding in force with a first good code; returns the ten recovery codes, shown
+    once and kept only as hashes."""
+    with transaction.atomic():
+        device = TwoFactorDevice.objects.select_for_update().filter(account=account).first()
+        if device is None or device.confirmed_at:
+            raise ValidationError({"code": [_("綁定流程已過期，請重新整理頁面後再掃描一次。")]})
+        typed = two_factor.normalize_code(code)
+        step = None
+        if two_factor.is_totp_code(typed):
+            secret = two_factor.decrypt_secret(device.encrypted_secret)
+            step = two_factor.matching_step(secret, typed, timezone.now())
+        if step is None:
+            raise ValidationError(
+                {
+                    "code": [
+                        _(
+                            "驗證碼不正確。請輸入驗證器 App 目前顯示的 6 位數字，"
+                            "並確認手機的時間是自動設定。"
+                        )
+                    ]
+                }
+            )
+        device.confirmed_at = timezone.now()
+        device.last_used_step = step
+        device.save(update_fields=["confirmed_at", "last_used_step"])
+        codes = _replace_recovery_codes(account)
+        record_security_event(
+            kind=Kind.TWO_FACTOR_ENABLED, account=account, actor=account, request=request
+        )
+        emails.two_factor_changed(account=account, what="enabled")
+    if request is not None:
+        request.session.pop(TWO_FACTOR_BINDING_REQUIRED, None)
+    return codes
+
+
+def regenerate_recovery_codes(*, account: Account, password: str, request) -> list[str]:
+    """New recovery codes after the password is given again; the old ones stop working."""
+    error = check_password_again(account=account, password=password, request=request)
+    if error:
+        raise ValidationError({"password": [error]})
+    with transaction.atomic():
+        codes = _replace_recovery_codes(account)
+        record_security_event(
+            kind=Kind.TWO_FACTOR_RECOVERY_CODES_REGENERATED,
+            account=account,
+            actor=account,
+            request=request,
+        )
+        emails.two_factor_changed(account=account, what="recovery_codes")
+    return codes
+
+
+def _remove_two_factor(account: Account) -> None:
+    TwoFactorDevice.objects.filter(account=account).delete()
+    account.recovery_codes.all().delete()
+
+
+def disable_two_factor(*, account: Account, password: str, request) -> None:
+    """Unbind after the password is given again. Where two-factor is required, binding a new
+    authenticator is the next step (that is how someone moves to a new phone)."""
+    error = check_password_again(account=account, password=password, request=request)
+    if error:
+        raise ValidationError({"password": [error]})
+    with transaction.atomic():
+        _remove_two_factor(account)
+        record_security_event(
+            kind=Kind.TWO_FACTOR_DISABLED, account=account, actor=account, request=request
+        )
+        emails.two_factor_changed(account=account, what="disabled")
+    if account.must_use_two_factor:
+        request.session[TWO_FACTOR_BINDING_REQUIRED] = True
+
+
+def reset_two_factor(*, account: Account, actor, request=None) -> None:
+    """Helpdesk's reset for someone who lost the phone and the recovery codes. The account
+    signs in with the password alone afterwards (and must bind again where required)."""
+    if account.two_factor_device is None:
+        raise ValidationError(_("此帳號沒有綁定雙因子認證。"))
+    with transaction.atomic():
+        _remove_two_factor(account)
+        record_security_event(
+            kind=Kind.TWO_FACTOR_RESET, account=account, actor=actor, request=request
+        )
+        emails.two_factor_changed(account=account, what="reset")
+
+
+def reencrypt_two_factor_secrets() -> int:
+    """Key rotation: every stored secret re-encrypted with the first configured key."""
+    count = 0
+    with transaction.atomic():
+        for device in TwoFactorDevice.objects.select_for_update().only("encrypted_secret"):
+            device.encrypted_secret = two_factor.cipher().rotate(device.encrypted_secret).decode()
+            device.save(update_fields=["encrypted_secret"])
+            count += 1
+    return count
 
 
 def unlock(*, username: str, actor, request=None) -> int:
@@ -1033,14 +1284,9 @@ def transfer_main_role(
     is locked, so two transfers at once cannot leave zero or two main accounts."""
     successor_username = normalize_login_name(successor_username)
     errors: dict[str, list[str]] = {}
-    if authenticate(request, username=holder.username, password=password) is None:
-        lock = lock_state(holder.username)
-        if lock.locked:
-            errors["password"] = [_("密碼錯誤次數過多，帳號已鎖定 15 分鐘。")]
-        else:
-            errors["password"] = [
-                _("密碼不正確（錯誤 3 次將鎖定帳號，目前【%(n)d】）。") % {"n": lock.failures}
-            ]
+    password_error = check_password_again(account=holder, password=password, request=request)
+    if password_error:
+        errors["password"] = [password_error]
     successor = (
         Account.objects.filter(
             unit_id=holder.unit_id, username=successor_username, role=Account.Role.SUB

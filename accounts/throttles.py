@@ -24,6 +24,7 @@ LIMITS = {
     "main-account-apply": [("ip", "10/h"), ("key", "3/h")],
     "password-change": [("key", "10/h")],
     "email-change": [("key", "5/h")],
+    "two-factor": [("key", "20/h")],
 }
 
 

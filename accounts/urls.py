@@ -6,6 +6,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
+    path("login/two-factor/", views.login_two_factor, name="login-two-factor"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("ckverifycode/<str:token>/", views.set_password, name="set-password"),
     path("verify/resend/", views.verify_resend, name="verify-resend"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("me/", views.me, name="me"),
     path("me/password/", views.me_password, name="me-password"),
     path("me/email/", views.me_email, name="me-email"),
+    path("me/two-factor/", views.me_two_factor, name="me-two-factor"),
     path("me/email/confirm/<str:token>/", views.email_confirm, name="email-confirm"),
 ]
 

@@ -18,12 +18,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts import imports, services
+from accounts import imports, services, two_factor
 from accounts.access import get_managed_account, managed_accounts, require_main_account
 from accounts.forms import (
     AccountLookupForm,
     ChangePasswordForm,
     EmailChangeForm,
+    PasswordAgainForm,
     PasswordResetCodeForm,
     PersonForm,
     ProfileForm,
@@ -32,6 +33,7 @@ from accounts.forms import (
     SubAccountCreateForm,
     SubAccountProfileForm,
     TransferForm,
+    TwoFactorCodeForm,
 )
 from accounts.lockout import lock_state
 from accounts.models import Account, SecurityEvent
@@ -142,10 +144,53 @@ def login_view(request):
         username=form.cleaned_data["username"],
         password=form.cleaned_data["password"],
     )
+    if result.needs_code:
+        target = reverse("accounts:login-two-factor")
+        if _next_url(request):
+            target += "?" + urlencode({"next": _next_url(request)})
+        return redirect(target)
     if result.succeeded:
         return redirect(_next_url(request) or "home")
     form = SignInForm(initial={"username": form.cleaned_data["username"]})
     return _sign_in_page(request, form, error=failure_message(result))
+
+
+@sensitive_post_parameters("code")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_two_factor(request):
+    """The code step of a two-factor sign-in; the session is not signed in until it passes."""
+    account = services.pending_two_factor_sign_in(request)
+    if account is None:
+        messages.info(request, _("請重新輸入帳號與密碼（驗證碼須在輸入密碼後 5 分鐘內完成）。"))
+        target = reverse("accounts:login")
+        if _next_url(request):
+            target += "?" + urlencode({"next": _next_url(request)})
+        return redirect(target)
+    form = TwoFactorCodeForm(_posted(request))
+    if request.method == "POST":
+        if address_throttled(request, "sign-in"):
+            return render_throttled(request)
+        if form.is_valid():
+            result = services.complete_two_factor_sign_in(
+                request=request, account=account, code=form.cleaned_data["code"]
+            )
+            if result.succeeded:
+                return redirect(_next_url(request) or "home")
+            if result.lock.locked:
+                form = SignInForm(initial={"username": account.username})
+                return _sign_in_page(request, form, error=failure_message(result))
+            form.add_error(
+                "code",
+                _(
+                    "驗證碼錯誤，次數達 3 次即鎖定，目前【%(failures)d】。請輸入驗證器 App "
+                    "目前顯示的 6 位數字（每個驗證碼只能用一次），或一組復原碼。"
+                )
+                % {"failures": result.lock.failures},
+            )
+            form.data = {}  # an empty box for the next code; the error stays
+    context = {"form": form, "account": account, "next": _next_url(request)}
+    return render(request, "accounts/login_two_factor.html", context)
 
 
 def render_locked_sign_in(request, credentials):
@@ -391,7 +436,13 @@ def me(request):
     pending_email = account.email_change_requests.filter(
         used_at=None, revoked_at=None, expires_at__gt=timezone.now()
     ).first()
-    return _form_page(request, "accounts/me.html", form, pending_email=pending_email)
+    return _form_page(
+        request,
+        "accounts/me.html",
+        form,
+        pending_email=pending_email,
+        two_factor_on=account.two_factor_device is not None,
+    )
 
 
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")
@@ -444,6 +495,71 @@ def me_email(request):
             )
             return redirect("accounts:me")
     return _form_page(request, "accounts/me_email.html", form)
+
+
+def _recovery_codes_page(request, codes, *, first):
+    return render(
+        request,
+        "accounts/two_factor_recovery_codes.html",
+        {"codes": codes, "first": first, "next": _next_url(request)},
+    )
+
+
+@sensitive_post_parameters("code", "password")
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def me_two_factor(request):
+    """Bind an authenticator (QR code or typed secret, confirmed by a code), then: recovery
+    codes, regenerate them or unbind, each after the password is given again."""
+    account = request.user
+    if request.method == "POST" and key_throttled(request, "two-factor", str(account.pk)):
+        return render_throttled(request)
+    if account.two_factor_device is None:
+        secret = services.start_two_factor_binding(account=account)
+        form = TwoFactorCodeForm(_posted(request))
+        if request.method == "POST" and form.is_valid():
+            try:
+                codes = services.confirm_two_factor_binding(
+                    account=account, code=form.cleaned_data["code"], request=request
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                return _recovery_codes_page(request, codes, first=True)
+        uri = two_factor.provisioning_uri(secret, account.username)
+        context = {
+            "form": form,
+            "secret": two_factor.grouped(secret),
+            "qr_svg": two_factor.qr_svg(uri),
+            "required": request.session.get(services.TWO_FACTOR_BINDING_REQUIRED),
+            "next": _next_url(request),
+        }
+        return render(request, "accounts/me_two_factor_bind.html", context)
+    form = PasswordAgainForm(_posted(request))
+    action = request.POST.get("action")
+    if request.method == "POST" and form.is_valid():
+        password = form.cleaned_data["password"]
+        try:
+            if action == "regenerate":
+                codes = services.regenerate_recovery_codes(
+                    account=account, password=password, request=request
+                )
+                return _recovery_codes_page(request, codes, first=False)
+            services.disable_two_factor(account=account, password=password, request=request)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("已解除雙因子認證。"))
+            return redirect("accounts:me-two-factor")
+    context = {
+        "form": form,
+        "action": action,
+        "device": account.two_factor_device,
+        "codes_left": account.recovery_codes.filter(used_at=None).count(),
+        "required": account.must_use_two_factor,
+    }
+    return render(request, "accounts/me_two_factor.html", context)
 
 
 @never_cache

@@ -114,6 +114,17 @@ def password_changed(*, account, how):
     )
 
 
+def two_factor_changed(*, account, what, codes_left=None):
+    """A notice of a two-factor change: "enabled", "disabled", "reset" (by helpdesk),
+    "recovery_codes" (regenerated) or "recovery_code_used" (with the codes left)."""
+    return _queue(
+        name="two_factor_changed",
+        to=account.email,
+        context={"account": account, "what": what, "codes_left": codes_left},
+        account=account,
+    )
+
+
 def email_change_confirm(*, account, new_email, link):
     """To the new address: confirm it with the link."""
     return _queue(

@@ -209,7 +209,7 @@ AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_DISABLE_ACCESS_LOG = True  # the security event log records every sign-in
 AXES_VERBOSE = False
-AXES_SENSITIVE_PARAMETERS = ["username", "password", "captcha_0", "captcha_1"]
+AXES_SENSITIVE_PARAMETERS = ["username", "password", "captcha_0", "captcha_1", "code"]
 
 SET_PASSWORD_LINK_HOURS = env_int("SET_PASSWORD_LINK_HOURS", 72)
 PASSWORD_RESET_CODE_MINUTES = 60
@@ -229,6 +229,35 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # --- OpenID Connect provider (stations sign in through the portal) -----------------------
 
 
+def _generated_under_var(filename: str, make) -> str:
+    """A key the embedded default keeps under var/ (0600), made on first start by ``make``;
+    the first process to start writes it, the others read that one."""
+    path = VAR_DIR / filename
+    if not path.exists():
+        content = make()
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(content)
+    return path.read_text().strip()
+
+
+def _new_rsa_key() -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
 def _oidc_signing_key() -> str:
     """RS256 signing key: OIDC_RSA_PRIVATE_KEY (PEM; "\\n" accepted for newlines) in
     production; the embedded default generates one under var/ on first start."""
@@ -240,26 +269,7 @@ def _oidc_signing_key() -> str:
             "Set OIDC_RSA_PRIVATE_KEY to an RSA private key in PEM form when DEBUG=false "
             "(openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048)."
         )
-    path = VAR_DIR / "oidc-signing-key.pem"
-    if not path.exists():
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        try:  # the first process to start writes it (0600); the others read that one
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(pem)
-    return path.read_text()
+    return _generated_under_var("oidc-signing-key.pem", _new_rsa_key)
 
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
@@ -302,6 +312,43 @@ OAUTH2_PROVIDER = {
 }
 # The demo station (/demo-station/) lets a newcomer try single sign-on on the embedded default.
 DEMO_STATION_ENABLED = env_bool("DEMO_STATION_ENABLED", DEBUG)
+
+# --- Two-factor sign-in (TOTP, seed 002) -------------------------------------------------
+
+
+def _two_factor_keys() -> list[str]:
+    """Fernet keys that encrypt the TOTP secrets at rest: TWO_FACTOR_ENCRYPTION_KEYS, comma-
+    separated, the first encrypts and all decrypt (add a new key in front to rotate, then run
+    ``manage.py rotate_two_factor_key``). The embedded default keeps one under var/."""
+    from cryptography.fernet import Fernet
+
+    keys = env_list("TWO_FACTOR_ENCRYPTION_KEYS", [])
+    if not keys:
+        if not DEBUG:
+            raise ImproperlyConfigured(
+                "Set TWO_FACTOR_ENCRYPTION_KEYS to a Fernet key when DEBUG=false (python -c "
+                '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())").'
+            )
+        keys = [_generated_under_var("two-factor-key", Fernet.generate_key)]
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError as error:
+            raise ImproperlyConfigured(
+                "TWO_FACTOR_ENCRYPTION_KEYS holds a value that is not a Fernet key "
+                "(32 url-safe base64-encoded bytes)."
+            ) from error
+    return keys
+
+
+TWO_FACTOR_ENCRYPTION_KEYS = _two_factor_keys()
+# Admin-side accounts and staff must bind two-factor at their next sign-in; this extends the
+# rule to every school's main-account holder.
+TWO_FACTOR_REQUIRED_FOR_MAIN_ACCOUNTS = env_bool("TWO_FACTOR_REQUIRED_FOR_MAIN_ACCOUNTS", False)
+# The name authenticator apps show next to the account.
+TWO_FACTOR_ISSUER = env_str("TWO_FACTOR_ISSUER", "資料填報整合平臺")
+# How long the code step may take after the password was accepted.
+TWO_FACTOR_STEP_MINUTES = 5
 
 # --- Captcha --------------------------------------------------------------------------
 CAPTCHA_CHALLENGE_FUNCT = "accounts.captcha.six_digit_challenge"

@@ -12,6 +12,7 @@ import os
 import re
 import socket
 
+import pyotp
 import pytest
 from aiosmtpd.controller import Controller
 from captcha.conf import settings as captcha_settings
@@ -19,9 +20,18 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.cache import cache
 from django.test import Client, TestCase
+from django.utils import timezone
 
-from accounts.models import Account
-from accounts.services import Profile, create_main_account
+from accounts.models import Account, TwoFactorDevice, normalize_login_name
+from accounts.services import (
+    PASSWORD_CHANGE_REQUIRED,
+    TWO_FACTOR_BINDING_REQUIRED,
+    Profile,
+    confirm_two_factor_binding,
+    create_main_account,
+    start_two_factor_binding,
+)
+from accounts.two_factor import code_at, decrypt_secret
 from portal.celery import app as celery_app
 from schools.models import Unit
 
@@ -81,9 +91,42 @@ CAPTCHA_OK = {"captcha_0": "test", "captcha_1": "PASSED"}
 
 
 def sign_in(client, username, password, **extra):
-    return client.post(
+    """Sign in as the person would, phone in hand: the password, then (for an account with
+    two-factor) the current code; an account that must bind two-factor binds it. The answer
+    to the password step is returned unless a code step followed it. Tests of two-factor
+    itself post each step by hand."""
+    response = client.post(
         "/login/", {"username": username, "password": password, **CAPTCHA_OK, **extra}
     )
+    if response.status_code != 302:
+        return response
+    account = Account.objects.get(username=normalize_login_name(username))
+    if response.url.startswith("/login/two-factor/"):
+        return client.post(response.url, {"code": next_totp_code(account)})
+    if client.session.get(TWO_FACTOR_BINDING_REQUIRED) and not client.session.get(
+        PASSWORD_CHANGE_REQUIRED
+    ):
+        client.get("/me/two-factor/")
+        bound = client.post("/me/two-factor/", {"code": next_totp_code(account)})
+        assert bound.status_code == 200, "binding two-factor failed"
+    return response
+
+
+def bind_two_factor(account) -> str:
+    """Bind an authenticator for ``account`` as the binding page would; returns the secret."""
+    secret = start_two_factor_binding(account=account)
+    confirm_two_factor_binding(account=account, code=code_at(secret, timezone.now()))
+    return secret
+
+
+def next_totp_code(account) -> str:
+    """The code the account's authenticator shows, or the next one when the current one was
+    already used (a code counts once)."""
+    device = TwoFactorDevice.objects.get(account=account)
+    secret = decrypt_secret(device.encrypted_secret)
+    totp = pyotp.TOTP(secret)
+    step = max(totp.timecode(timezone.now()), device.last_used_step + 1)
+    return totp.generate_otp(step)
 
 
 def link_token(message) -> str:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import parse_email_url
@@ -78,6 +79,31 @@ def test_production_refuses_to_start_without_an_oidc_signing_key(tmp_path):
     assert "OIDC_RSA_PRIVATE_KEY" in output
 
 
+def test_production_refuses_to_start_without_a_two_factor_key(tmp_path, signing_key):
+    code, output = manage(
+        tmp_path,
+        "check",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        OIDC_RSA_PRIVATE_KEY=signing_key,
+    )
+    assert code != 0
+    assert "TWO_FACTOR_ENCRYPTION_KEYS" in output
+
+
+def test_a_two_factor_key_that_is_not_a_fernet_key_is_refused(tmp_path, signing_key):
+    code, output = manage(
+        tmp_path,
+        "check",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        OIDC_RSA_PRIVATE_KEY=signing_key,
+        TWO_FACTOR_ENCRYPTION_KEYS="not-a-key",
+    )
+    assert code != 0
+    assert "not a Fernet key" in output
+
+
 def test_the_deployment_checklist_passes_in_production(tmp_path, signing_key):
     code, output = manage(
         tmp_path,
@@ -89,6 +115,7 @@ def test_the_deployment_checklist_passes_in_production(tmp_path, signing_key):
         SECRET_KEY=secrets.token_urlsafe(48),  # 64 characters
         ALLOWED_HOSTS="portal.example.tw",
         OIDC_RSA_PRIVATE_KEY=signing_key.replace("\n", "\\n"),  # one line, as in an env file
+        TWO_FACTOR_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
     )
 
     assert code == 0, output

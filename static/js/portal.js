@@ -113,6 +113,9 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-autosubmit]"), setUpAutosubmit);
     Array.prototype.forEach.call(document.querySelectorAll("[data-confirm]"), setUpConfirm);
     Array.prototype.forEach.call(document.querySelectorAll("[data-copy-link]"), setUpCopyLink);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
     focusErrors();
   });
 })();

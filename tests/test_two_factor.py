@@ -1,0 +1,548 @@
+"""Two-factor sign-in with TOTP (issue 7, seed 002): binding at /me/two-factor/, the code
+step after the password, recovery codes, required binding for admin-side accounts and staff,
+helpdesk's reset, and the lockout shared with the password. Time is frozen wherever a code
+is typed, so "the code the phone shows" is exact."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import pytest
+import time_machine
+from django.core import mail
+from django.core.management import call_command
+from django.test import override_settings
+
+from accounts import two_factor
+from accounts.models import Account, RecoveryCode, SecurityEvent, TwoFactorDevice, hash_secret
+from tests.conftest import (
+    CAPTCHA_OK,
+    GOOD_PASSWORD,
+    OTHER_GOOD_PASSWORD,
+    CommittingClient,
+    bind_two_factor,
+    make_account,
+)
+
+pytestmark = pytest.mark.django_db
+
+WRONG = "Wrong#Password-99x"
+CODE_STEP = "/login/two-factor/"
+SETUP = "/me/two-factor/"
+# A moment in the middle of a 30-second step, so one step before and after are well defined.
+NOON = datetime(2026, 11, 23, 4, 0, 15, tzinfo=UTC)
+Kind = SecurityEvent.Kind
+TWO_FACTOR_PENDING_KEY = "two_factor_pending"
+
+
+def password_step(client, username, password=GOOD_PASSWORD, **extra):
+    return client.post(
+        "/login/", {"username": username, "password": password, **CAPTCHA_OK, **extra}
+    )
+
+
+def code_step(client, code):
+    return client.post(CODE_STEP, {"code": code})
+
+
+def signed_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def shown_secret(response) -> str:
+    match = re.search(
+        r'<code id="two-factor-secret">([A-Z2-7 ]+)</code>', response.content.decode()
+    )
+    assert match, "the binding page shows no secret"
+    return match.group(1).replace(" ", "")
+
+
+def shown_recovery_codes(response) -> list[str]:
+    return re.findall(
+        r"<li><code>([0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4})</code></li>", response.content.decode()
+    )
+
+
+def signed_in_client(account) -> CommittingClient:
+    client = CommittingClient()
+    client.force_login(account)
+    return client
+
+
+def totp(secret) -> pyotp.TOTP:
+    return pyotp.TOTP(secret)
+
+
+# --- Binding --------------------------------------------------------------------------------
+
+
+def test_the_binding_page_shows_a_qr_code_and_the_secret_and_keeps_them_on_reload(teacher):
+    client = signed_in_client(teacher)
+    first = client.get(SETUP)
+    assert first.status_code == 200
+    page = first.content.decode()
+    assert '<div class="qr"' in page and "<svg" in page
+    assert "otpauth" not in page  # the address is drawn, not linked to an outside service
+    secret = shown_secret(first)
+    assert len(secret) == 32
+
+    again = client.get(SETUP)
+    assert shown_secret(again) == secret
+    assert TwoFactorDevice.objects.get(account=teacher).confirmed_at is None
+    assert teacher.two_factor_device is None  # not in force before a code confirms it
+
+
+def test_the_secret_is_stored_encrypted_with_the_configured_key(teacher):
+    client = signed_in_client(teacher)
+    secret = shown_secret(client.get(SETUP))
+    stored = TwoFactorDevice.objects.get(account=teacher).encrypted_secret
+    assert secret not in stored
+    assert two_factor.decrypt_secret(stored) == secret
+    other_key = two_factor.Fernet.generate_key().decode()
+    with (
+        override_settings(TWO_FACTOR_ENCRYPTION_KEYS=[other_key]),
+        pytest.raises(RuntimeError, match="TWO_FACTOR_ENCRYPTION_KEYS"),
+    ):
+        two_factor.decrypt_secret(stored)
+
+
+def test_a_wrong_code_does_not_bind_and_says_what_to_check(teacher):
+    client = signed_in_client(teacher)
+    with time_machine.travel(NOON, tick=False):
+        secret = shown_secret(client.get(SETUP))
+        wrong = str((int(totp(secret).now()) + 1) % 1_000_000).zfill(6)
+        response = client.post(SETUP, {"code": wrong})
+    assert response.status_code == 200
+    assert "驗證碼不正確" in response.content.decode()
+    assert shown_secret(response) == secret  # same QR code, try again
+    assert Account.objects.get(pk=teacher.pk).two_factor_device is None
+    assert not mail.outbox
+
+
+def test_binding_with_the_current_code_shows_ten_recovery_codes_once_and_stores_hashes(teacher):
+    client = signed_in_client(teacher)
+    with time_machine.travel(NOON, tick=False):
+        secret = shown_secret(client.get(SETUP))
+        response = client.post(SETUP, {"code": totp(secret).now()})
+    assert response.status_code == 200
+    codes = shown_recovery_codes(response)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    stored = set(RecoveryCode.objects.filter(account=teacher).values_list("code_hash", flat=True))
+    assert stored == {hash_secret(code.replace("-", "")) for code in codes}
+    device = Account.objects.get(pk=teacher.pk).two_factor_device
+    assert device is not None and device.confirmed_at == NOON
+
+    event = SecurityEvent.objects.get(kind=Kind.TWO_FACTOR_ENABLED)
+    assert event.account == teacher and event.actor == teacher
+    (message,) = mail.outbox
+    assert message.to == [teacher.email]
+    assert "雙因子認證已啟用" in message.subject
+    assert not any(code in message.body for code in codes)
+
+    # Shown once: the page now manages the binding and shows no codes.
+    page = client.get(SETUP)
+    assert shown_recovery_codes(page) == []
+    assert "可用的復原碼" in page.content.decode() and "10 組" in page.content.decode()
+
+
+def test_the_code_used_to_bind_cannot_sign_in_again(teacher):
+    client = signed_in_client(teacher)
+    with time_machine.travel(NOON, tick=False):
+        secret = shown_secret(client.get(SETUP))
+        code = totp(secret).now()
+        client.post(SETUP, {"code": code})
+        other = CommittingClient()
+        password_step(other, teacher.username)
+        response = code_step(other, code)
+    assert not signed_in(other)
+    assert "目前【1】" in response.content.decode()
+
+
+# --- Signing in with a code -----------------------------------------------------------------
+
+
+def test_the_password_alone_does_not_sign_in_an_account_with_two_factor(client, teacher):
+    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+        bind_two_factor(teacher)
+    with time_machine.travel(NOON, tick=False):
+        response = password_step(client, teacher.username, next="/me/")
+        assert response.status_code == 302
+        assert response.url == f"{CODE_STEP}?next=%2Fme%2F"
+        assert not signed_in(client)
+        assert client.get("/me/").status_code == 302  # still a guest
+        page = client.get(CODE_STEP + "?next=/me/")
+        assert page.status_code == 200
+        assert teacher.username in page.content.decode()
+
+
+def test_the_current_code_signs_in_and_keeps_where_the_person_was_going(client, teacher):
+    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+        secret = bind_two_factor(teacher)
+    with time_machine.travel(NOON, tick=False):
+        password_step(client, teacher.username)
+        response = client.post(CODE_STEP + "?next=/me/", {"code": totp(secret).now()})
+    assert response.status_code == 302 and response.url == "/me/"
+    assert signed_in(client)
+    assert TWO_FACTOR_PENDING_KEY not in client.session
+    event = SecurityEvent.objects.filter(kind=Kind.SIGN_IN_SUCCEEDED).get()
+    assert event.detail == {"factor": "totp"}
+
+
+def test_a_code_from_one_step_before_or_after_is_accepted_but_not_two(teacher):
+    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+        secret = bind_two_factor(teacher)
+    for offset, accepted in ((-30, True), (30, True), (-60, False), (60, False)):
+        client = CommittingClient()
+        with time_machine.travel(NOON, tick=False):
+            password_step(client, teacher.username)
+            code_step(client, totp(secret).at(NOON + timedelta(seconds=offset)))
+        assert signed_in(client) is accepted, offset
+        TwoFactorDevice.objects.filter(account=teacher).update(last_used_step=0)
+        call_command("axes_reset", verbosity=0)
+
+
+def test_a_replayed_code_is_refused_even_within_its_30_seconds(teacher):
+    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+        secret = bind_two_factor(teacher)
+    first, second = CommittingClient(), CommittingClient()
+    with time_machine.travel(NOON, tick=False):
+        code = totp(secret).now()
+        password_step(first, teacher.username)
+        assert code_step(first, code).status_code == 302
+        password_step(second, teacher.username)
+        response = code_step(second, code)
+    assert signed_in(first) and not signed_in(second)
+    assert "每個驗證碼只能用一次" in response.content.decode()
+    # An older code (the step before, still within the drift allowance) is refused too.
+    with time_machine.travel(NOON, tick=False):
+        response = code_step(second, totp(secret).at(NOON - timedelta(seconds=30)))
+    assert not signed_in(second)
+    # The next code works.
+    with time_machine.travel(NOON + timedelta(seconds=30), tick=False):
+        code_step(second, totp(secret).now())
+    assert signed_in(second)
+
+
+def test_the_code_step_expires_five_minutes_after_the_password(client, teacher):
+    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+        secret = bind_two_factor(teacher)
+    with time_machine.travel(NOON, tick=False):
+        password_step(client, teacher.username)
+    later = NOON + timedelta(minutes=5, seconds=1)
+    with time_machine.travel(later, tick=False):
+        response = code_step(client, totp(secret).now())
+    assert response.status_code == 302 and response.url.startswith("/login/")
+    assert not signed_in(client)
+    page = client.get(response.url)
+    assert "請重新輸入帳號與密碼" in page.content.decode()
+
+
+def test_the_code_step_without_a_password_first_goes_back_to_the_sign_in(client, teacher):
+    bind_two_factor(teacher)
+    response = code_step(client, "123456")
+    assert response.status_code == 302 and response.url.startswith("/login/")
+    assert not signed_in(client)
+
+
+def test_a_wrong_password_for_a_two_factor_account_reads_like_any_other_failure(client, teacher):
+    bind_two_factor(teacher)
+    with_two_factor = password_step(client, teacher.username, WRONG)
+    unknown = password_step(CommittingClient(), "010300_nobody", WRONG)
+    assert with_two_factor.status_code == unknown.status_code == 200
+    assert "目前【1】" in with_two_factor.content.decode()
+    assert "目前【1】" in unknown.content.decode()
+    assert CODE_STEP not in with_two_factor.content.decode()
+
+
+def test_a_disabled_account_cannot_finish_a_pending_code_step(client, teacher):
+    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+        secret = bind_two_factor(teacher)
+    with time_machine.travel(NOON, tick=False):
+        password_step(client, teacher.username)
+        Account.objects.filter(pk=teacher.pk).update(state=Account.State.DISABLED)
+        code_step(client, totp(secret).now())
+    assert not signed_in(client)
+
+
+# --- The lockout, shared with the password --------------------------------------------------
+
+
+def test_three_wrong_codes_lock_the_account_like_three_wrong_passwords(client, teacher):
+    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+        secret = bind_two_factor(teacher)
+    with time_machine.travel(NOON, tick=False):
+        password_step(client, teacher.username)
+        first = code_step(client, "000000")
+        second = code_step(client, "111111")
+        third = code_step(client, "222222")
+        assert "目前【1】" in first.content.decode()
+        assert "目前【2】" in second.content.decode()
+        assert third.status_code == 200
+        assert "此帳號已鎖定 15 分鐘" in third.content.decode()
+        assert not signed_in(client)
+        # The pending sign-in is over: the right code now leads back to the password.
+        assert code_step(client, totp(secret).now()).status_code == 302
+        assert not signed_in(client)
+        # And the right password with the right code is refused while locked.
+        again = CommittingClient()
+        locked = password_step(again, teacher.username)
+        assert "此帳號已鎖定" in locked.content.decode()
+    assert SecurityEvent.objects.filter(kind=Kind.TWO_FACTOR_FAILED).count() == 3
+    assert SecurityEvent.objects.filter(kind=Kind.LOCKED_OUT, account=teacher).count() == 1
+
+
+def test_wrong_passwords_and_wrong_codes_add_up_to_one_count(client, teacher):
+    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+        bind_two_factor(teacher)
+    with time_machine.travel(NOON, tick=False):
+        password_step(client, teacher.username, WRONG)
+        password_step(client, teacher.username, WRONG)
+        password_step(client, teacher.username)
+        response = code_step(client, "000000")
+    assert "此帳號已鎖定 15 分鐘" in response.content.decode()
+
+
+def test_the_lock_ends_after_fifteen_minutes_and_a_good_code_clears_the_count(client, teacher):
+    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+        secret = bind_two_factor(teacher)
+    with time_machine.travel(NOON, tick=False):
+        password_step(client, teacher.username)
+        code_step(client, "000000")
+        code_step(client, totp(secret).now())
+    assert signed_in(client)
+    # The earlier wrong code no longer counts: two more wrong codes do not lock.
+    other = CommittingClient()
+    with time_machine.travel(NOON + timedelta(minutes=1), tick=False):
+        password_step(other, teacher.username)
+        code_step(other, "000000")
+        response = code_step(other, "111111")
+    assert "目前【2】" in response.content.decode()
+
+
+# --- Recovery codes -------------------------------------------------------------------------
+
+
+def bound_with_codes(account, at=NOON - timedelta(minutes=5)):
+    client = signed_in_client(account)
+    with time_machine.travel(at, tick=False):
+        secret = shown_secret(client.get(SETUP))
+        codes = shown_recovery_codes(client.post(SETUP, {"code": totp(secret).now()}))
+    mail.outbox.clear()
+    return secret, codes
+
+
+def test_a_recovery_code_signs_in_once_and_the_account_is_told(client, teacher):
+    _secret, codes = bound_with_codes(teacher)
+    typed = " " + codes[0].upper().replace("-", " ") + " "  # as read out over the phone
+    with time_machine.travel(NOON, tick=False):
+        password_step(client, teacher.username)
+        response = code_step(client, typed)
+    assert response.status_code == 302 and signed_in(client)
+    assert SecurityEvent.objects.get(kind=Kind.SIGN_IN_SUCCEEDED).detail == {"factor": "recovery"}
+    (message,) = mail.outbox
+    assert "復原碼已使用" in message.subject and "還剩 9 組" in message.body
+
+    again = CommittingClient()
+    with time_machine.travel(NOON, tick=False):
+        password_step(again, teacher.username)
+        response = code_step(again, codes[0])
+    assert not signed_in(again)
+    assert "目前【1】" in response.content.decode()
+
+
+def test_regenerating_recovery_codes_needs_the_password_and_ends_the_old_ones(teacher):
+    _secret, old_codes = bound_with_codes(teacher)
+    client = signed_in_client(teacher)
+    refused = client.post(SETUP, {"action": "regenerate", "password": WRONG})
+    assert refused.status_code == 200
+    assert "密碼不正確" in refused.content.decode() and "目前【1】" in refused.content.decode()
+    assert shown_recovery_codes(refused) == []
+
+    response = client.post(SETUP, {"action": "regenerate", "password": GOOD_PASSWORD})
+    new_codes = shown_recovery_codes(response)
+    assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
+    assert SecurityEvent.objects.filter(kind=Kind.TWO_FACTOR_RECOVERY_CODES_REGENERATED).exists()
+    assert "復原碼已重新產生" in mail.outbox[-1].subject
+
+    old, new = CommittingClient(), CommittingClient()
+    password_step(old, teacher.username)
+    code_step(old, old_codes[1])
+    password_step(new, teacher.username)
+    code_step(new, new_codes[1])
+    assert not signed_in(old) and signed_in(new)
+
+
+# --- Unbinding ------------------------------------------------------------------------------
+
+
+def test_unbinding_needs_the_password_and_then_the_password_alone_signs_in(teacher):
+    bound_with_codes(teacher)
+    client = signed_in_client(teacher)
+    refused = client.post(SETUP, {"action": "disable", "password": WRONG})
+    assert "密碼不正確" in refused.content.decode()
+    assert Account.objects.get(pk=teacher.pk).two_factor_device is not None
+
+    response = client.post(SETUP, {"action": "disable", "password": GOOD_PASSWORD})
+    assert response.status_code == 302
+    assert not TwoFactorDevice.objects.filter(account=teacher).exists()
+    assert not RecoveryCode.objects.filter(account=teacher).exists()
+    assert SecurityEvent.objects.filter(kind=Kind.TWO_FACTOR_DISABLED, actor=teacher).exists()
+    assert "雙因子認證已解除" in mail.outbox[-1].subject
+
+    fresh = CommittingClient()
+    assert password_step(fresh, teacher.username).url == "/"
+    assert signed_in(fresh)
+
+
+def test_an_account_that_must_use_two_factor_binds_again_right_after_unbinding(reviewer):
+    bound_with_codes(reviewer)
+    client = signed_in_client(reviewer)
+    client.post(SETUP, {"action": "disable", "password": GOOD_PASSWORD})
+    response = client.get("/")
+    assert response.status_code == 302 and response.url == SETUP
+
+
+# --- Required binding -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["reviewer", "helpdesk"])
+def test_admin_side_and_staff_accounts_must_bind_before_anything_opens(client, who, request):
+    account = request.getfixturevalue(who)
+    response = password_step(client, account.username)
+    assert response.status_code == 302 and signed_in(client)
+    for path in ["/", "/me/", "/me/password/", "/announce/", "/admin/", "/me/stations/"]:
+        blocked = client.get(path)
+        assert blocked.status_code == 302, path
+        assert blocked.url.startswith(SETUP), path
+    page = client.get(SETUP)
+    assert "必須完成雙因子認證綁定" in page.content.decode()
+    assert SecurityEvent.objects.filter(kind=Kind.TWO_FACTOR_BINDING_REQUIRED).exists()
+
+    secret = shown_secret(page)
+    client.post(SETUP, {"code": totp(secret).now()})  # one step of drift either side is allowed
+    assert client.get("/").status_code == 200
+
+
+def test_a_school_account_is_not_required_to_bind(client, teacher, holder):
+    for account in (teacher, holder):
+        client = CommittingClient()
+        password_step(client, account.username)
+        assert client.get("/").status_code == 200
+
+
+@override_settings(TWO_FACTOR_REQUIRED_FOR_MAIN_ACCOUNTS=True)
+def test_a_setting_extends_the_requirement_to_main_account_holders(holder, teacher):
+    client = CommittingClient()
+    password_step(client, holder.username)
+    assert client.get("/manage/accounts/").url.startswith(SETUP)
+    teachers = CommittingClient()
+    password_step(teachers, teacher.username)
+    assert teachers.get("/").status_code == 200
+
+
+def test_a_required_password_change_comes_before_the_binding(client, agency):
+    weak = "abcdefgh"  # set before the policy: it breaks today's rules
+    account = make_account(agency, "officer", password=weak)
+    password_step(client, account.username, weak)
+    assert client.get("/").url.startswith("/me/password/")
+    client.post(
+        "/me/password/",
+        {"old_password": weak, "new_password1": GOOD_PASSWORD, "new_password2": GOOD_PASSWORD},
+    )
+    assert client.get("/").url.startswith(SETUP)
+
+
+def test_the_binding_requirement_is_met_only_by_a_confirmed_binding(client, reviewer):
+    password_step(client, reviewer.username)
+    client.get(SETUP)  # a secret shown but never confirmed
+    client.post("/logout/")
+    again = CommittingClient()
+    response = password_step(again, reviewer.username)
+    assert response.url == "/"  # no code step: nothing is bound yet
+    assert again.get("/").url.startswith(SETUP)
+
+
+# --- Helpdesk reset, password reset ---------------------------------------------------------
+
+
+def test_helpdesk_resets_two_factor_from_the_account_page(teacher, helpdesk):
+    bound_with_codes(teacher)
+    desk = signed_in_client(helpdesk)
+    page = desk.get(f"/admin/accounts/account/{teacher.pk}/change/")
+    assert "已綁定" in page.content.decode() and "重設雙因子認證" in page.content.decode()
+    assert desk.get(f"/admin/accounts/account/{teacher.pk}/reset-two-factor/").status_code == 405
+
+    response = desk.post(f"/admin/accounts/account/{teacher.pk}/reset-two-factor/")
+    assert response.status_code == 302
+    assert not TwoFactorDevice.objects.filter(account=teacher).exists()
+    assert not RecoveryCode.objects.filter(account=teacher).exists()
+    event = SecurityEvent.objects.get(kind=Kind.TWO_FACTOR_RESET)
+    assert event.account == teacher and event.actor == helpdesk
+    message = mail.outbox[-1]
+    assert message.to == [teacher.email] and "雙因子認證已由客服重設" in message.subject
+
+    client = CommittingClient()
+    assert password_step(client, teacher.username).url == "/"
+
+
+def test_helpdesk_resets_two_factor_with_the_list_action(reviewer, helpdesk):
+    bound_with_codes(reviewer)
+    desk = signed_in_client(helpdesk)
+    desk.post(
+        "/admin/accounts/account/",
+        {"action": "reset_two_factor_selected", "_selected_action": [reviewer.pk]},
+    )
+    assert not TwoFactorDevice.objects.filter(account=reviewer).exists()
+    # The reviewer must bind again at the next sign-in.
+    client = CommittingClient()
+    password_step(client, reviewer.username)
+    assert client.get("/").url.startswith(SETUP)
+
+
+def test_a_teacher_cannot_reach_the_reset(teacher, other_holder):
+    bound_with_codes(teacher)
+    outsider = signed_in_client(other_holder)
+    response = outsider.post(f"/admin/accounts/account/{teacher.pk}/reset-two-factor/")
+    assert response.status_code == 302 and "/login/" in response.url
+    assert TwoFactorDevice.objects.filter(account=teacher).exists()
+
+
+def test_a_password_reset_does_not_bypass_two_factor(client, teacher):
+    with time_machine.travel(NOON - timedelta(minutes=10), tick=False):
+        secret = bind_two_factor(teacher)
+    person = {"full_name": teacher.full_name, "username": teacher.username, "email": teacher.email}
+    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+        client.post("/password/forgot/", {**person, **CAPTCHA_OK})
+        code = re.search(r"\b[A-Z]{2}-(\d{8})\b", mail.outbox[-1].body).group(1)
+        done = client.post(
+            "/password/forgot/code/",
+            {
+                "code": code,
+                "new_password1": OTHER_GOOD_PASSWORD,
+                "new_password2": OTHER_GOOD_PASSWORD,
+                **CAPTCHA_OK,
+            },
+        )
+        assert done.status_code == 302
+    with time_machine.travel(NOON, tick=False):
+        response = password_step(client, teacher.username, OTHER_GOOD_PASSWORD)
+        assert response.url.startswith(CODE_STEP)
+        assert not signed_in(client)
+        code_step(client, totp(secret).now())
+    assert signed_in(client)
+
+
+def test_the_key_rotation_command_reencrypts_every_secret(teacher, holder):
+    secrets_before = {a.pk: bind_two_factor(a) for a in (teacher, holder)}
+    new_key = two_factor.Fernet.generate_key().decode()
+    from django.conf import settings
+
+    keys = [new_key, *settings.TWO_FACTOR_ENCRYPTION_KEYS]
+    with override_settings(TWO_FACTOR_ENCRYPTION_KEYS=keys):
+        call_command("rotate_two_factor_key", verbosity=0)
+    with override_settings(TWO_FACTOR_ENCRYPTION_KEYS=[new_key]):
+        for device in TwoFactorDevice.objects.all():
+            assert (
+                two_factor.decrypt_secret(device.encrypted_secret)
+                == secrets_before[device.account_id]
+            )
