@@ -32,7 +32,7 @@ class AccountBackend(ModelBackend):
 
     def get_user(self, user_id):
         try:
-            account = Account.objects.select_related("unit").get(pk=user_id)
+            account = Account.objects.select_related("unit", "two_factor").get(pk=user_id)
         except Account.DoesNotExist:
             return None
         return account if self.user_can_authenticate(account) else None

@@ -372,7 +372,6 @@ class TwoFactorCodeForm(forms.Form):
                 "autocomplete": "one-time-code",
                 "autocapitalize": "off",
                 "spellcheck": "false",
-                "autofocus": True,
             }
         ),
     )

@@ -58,12 +58,16 @@ class RequiredActionsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from accounts.services import PASSWORD_CHANGE_REQUIRED, TWO_FACTOR_BINDING_REQUIRED
+        from accounts.services import PASSWORD_CHANGE_REQUIRED
 
-        if request.user.is_authenticated:
+        user = request.user
+        if user.is_authenticated:
             if request.session.get(PASSWORD_CHANGE_REQUIRED):
                 step = "accounts:me-password"
-            elif request.session.get(TWO_FACTOR_BINDING_REQUIRED):
+            # Checked on every request, not remembered from the sign-in: an account made staff,
+            # or whose binding helpdesk reset, binds before its next page. The binding comes
+            # with the user (select_related), so this costs no query.
+            elif user.must_use_two_factor and user.two_factor_device is None:
                 step = "accounts:me-two-factor"
             else:
                 return self.get_response(request)

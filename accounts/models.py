@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 LOCAL_PART_PATTERN = r"^[a-z0-9.\-]{2,30}\Z"
@@ -165,6 +166,20 @@ class Account(AbstractBaseUser, PermissionsMixin):
             return None
         return device if device.confirmed_at else None
 
+    def _get_session_auth_hash(self, secret=None):
+        """Sessions hang on the password and, since issue 7, on the two-factor binding: binding,
+        unbinding or helpdesk's reset ends the account's other sessions (the view keeps the
+        current one), as a password change does."""
+        device = self.two_factor_device
+        # Without a binding the hash is Django's own, so sessions survive this change.
+        binding = f":{device.pk}:{device.confirmed_at.isoformat()}" if device else ""
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            self.password + binding,
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
     def get_full_name(self):
         return self.full_name
 
@@ -308,6 +323,7 @@ class SecurityEvent(models.Model):
             _("重新產生復原碼"),
         )
         TWO_FACTOR_FAILED = "two_factor_failed", _("雙因子驗證碼錯誤")
+        SIGN_IN_CODE_REQUESTED = "sign_in_code_requested", _("密碼正確，等待驗證碼")
         TWO_FACTOR_BINDING_REQUIRED = "two_factor_binding_required", _("要求綁定雙因子認證")
         MAIN_ROLE_TRANSFERRED = "main_role_transferred", _("轉移主帳號")
         APPLICATION_SUBMITTED = "application_submitted", _("申請主帳號")

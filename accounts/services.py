@@ -254,7 +254,6 @@ class SignInResult:
 
 # Session keys. The pending sign-in lives in an anonymous session until the code is given.
 TWO_FACTOR_PENDING = "two_factor_pending"
-TWO_FACTOR_BINDING_REQUIRED = "two_factor_binding_required"
 
 
 def sign_in(*, request, username: str, password: str) -> SignInResult:
@@ -277,6 +276,9 @@ def sign_in(*, request, username: str, password: str) -> SignInResult:
             "password_change_reason": reason,
             "backend": account.backend,  # the backend that accepted the password
         }
+        record_security_event(
+            kind=Kind.SIGN_IN_CODE_REQUESTED, account=account, actor=account, request=request
+        )
         return SignInResult(
             account=account, username=username, lock=LockState(0, None), needs_code=True
         )
@@ -289,6 +291,7 @@ def _start_session(request, account: Account, password_change_reason: str | None
     lockout count), then queue the required actions (SPEC section 3, seed 002 order: a
     password that must change first, then a required two-factor binding)."""
     login(request, account)
+    request.session.pop(TWO_FACTOR_PENDING, None)
     request.session["last_seen"] = int(timezone.now().timestamp())
     record_security_event(
         kind=Kind.SIGN_IN_SUCCEEDED,
@@ -307,7 +310,6 @@ def _start_session(request, account: Account, password_change_reason: str | None
             detail={"reason": password_change_reason},
         )
     if account.must_use_two_factor and account.two_factor_device is None:
-        request.session[TWO_FACTOR_BINDING_REQUIRED] = True
         record_security_event(
             kind=Kind.TWO_FACTOR_BINDING_REQUIRED, account=account, actor=account, request=request
         )
@@ -366,21 +368,25 @@ def pending_two_factor_sign_in(request) -> Account | None:
 def complete_two_factor_sign_in(*, request, account: Account, code: str) -> SignInResult:
     """The code step: an authenticator code (each accepted once) or an unused recovery code.
     A wrong code counts toward the same 3-strike lockout as a wrong password; a lock ends
-    the pending sign-in."""
+    the pending sign-in. The binding's row is locked while the lock is checked, the code
+    tried and a failure counted, so parallel guesses cannot get past the third."""
     pending = request.session[TWO_FACTOR_PENDING]
     username = account.username
-    if lock_state(username).locked:
-        request.session.pop(TWO_FACTOR_PENDING, None)
-        request.axes_locked_out = True
-        return _sign_in_failed(request, username, kind=Kind.SIGN_IN_REFUSED_LOCKED)
-    how = use_second_factor(account=account, code=code, request=request)
-    if how is None:
-        user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
-        result = _sign_in_failed(request, username, kind=Kind.TWO_FACTOR_FAILED)
-        if result.lock.locked:
+    with transaction.atomic():
+        TwoFactorDevice.objects.select_for_update().filter(account=account).first()
+        if lock_state(username).locked:
             request.session.pop(TWO_FACTOR_PENDING, None)
-        return result
-    request.session.pop(TWO_FACTOR_PENDING, None)
+            request.axes_locked_out = True
+            return _sign_in_failed(request, username, kind=Kind.SIGN_IN_REFUSED_LOCKED)
+        how = use_second_factor(account=account, code=code, request=request)
+        if how is None:
+            user_login_failed.send(
+                sender=__name__, credentials={"username": username}, request=request
+            )
+            result = _sign_in_failed(request, username, kind=Kind.TWO_FACTOR_FAILED)
+            if result.lock.locked:
+                request.session.pop(TWO_FACTOR_PENDING, None)
+            return result
     account.backend = pending["backend"]
     _start_session(request, account, pending.get("password_change_reason"), how=how)
     return SignInResult(account=account, username=username, lock=LockState(0, None))
@@ -403,7 +409,7 @@ def use_second_factor(*, account: Account, code: str, request=None) -> str | Non
             last_used_step=step
         )
         return "totp" if spent else None
-    code_hash = two_factor.recovery_code_hash(code)
+    code_hash = two_factor.recovery_code_hash(account.pk, code)
     if code_hash is None:
         return None
     with transaction.atomic():
@@ -431,17 +437,26 @@ def check_password_again(*, account: Account, password: str, request) -> str | N
     return _("密碼不正確（錯誤 3 次將鎖定帳號，目前【%(n)d】）。") % {"n": lock.failures}
 
 
+UNCONFIRMED_SECRET_LIFETIME = timedelta(minutes=30)
+
+
 def start_two_factor_binding(*, account: Account) -> str:
     """The secret to show for binding. It is kept (encrypted) but not in force until a code
     confirms it; reloading the page shows the same one, so a scanned QR code stays good."""
     device = TwoFactorDevice.objects.filter(account=account).first()
     if device is not None and device.confirmed_at:
         raise ValidationError(_("此帳號已綁定雙因子認證。"))
+    now = timezone.now()
     if device is None:
         secret = two_factor.new_secret()
         device, _created = TwoFactorDevice.objects.get_or_create(
             account=account, defaults={"encrypted_secret": two_factor.encrypt_secret(secret)}
         )
+    elif device.created_at < now - UNCONFIRMED_SECRET_LIFETIME:
+        # A secret shown long ago (maybe on a shared screen) is not offered again.
+        device.encrypted_secret = two_factor.encrypt_secret(two_factor.new_secret())
+        device.created_at = now
+        device.save(update_fields=["encrypted_secret", "created_at"])
     return two_factor.decrypt_secret(device.encrypted_secret)
 
 
@@ -449,7 +464,7 @@ def _replace_recovery_codes(account: Account) -> list[str]:
     codes = two_factor.new_recovery_codes()
     account.recovery_codes.all().delete()
     RecoveryCode.objects.bulk_create(
-        RecoveryCode(account=account, code_hash=two_factor.recovery_code_hash(code))
+        RecoveryCode(account=account, code_hash=two_factor.recovery_code_hash(account.pk, code))
         for code in codes
     )
     return codes
@@ -486,8 +501,7 @@ def confirm_two_factor_binding(*, account: Account, code: str, request=None) -> 
             kind=Kind.TWO_FACTOR_ENABLED, account=account, actor=account, request=request
         )
         emails.two_factor_changed(account=account, what="enabled")
-    if request is not None:
-        request.session.pop(TWO_FACTOR_BINDING_REQUIRED, None)
+    _keep_this_session(request, account)
     return codes
 
 
@@ -508,6 +522,14 @@ def regenerate_recovery_codes(*, account: Account, password: str, request) -> li
     return codes
 
 
+def _keep_this_session(request, account: Account) -> None:
+    """A binding change ends the account's other sessions (Account._get_session_auth_hash);
+    the one making the change goes on."""
+    account._state.fields_cache.pop("two_factor", None)  # reload the binding as it is now
+    if request is not None and getattr(request, "user", None) == account:
+        update_session_auth_hash(request, account)
+
+
 def _remove_two_factor(account: Account) -> None:
     TwoFactorDevice.objects.filter(account=account).delete()
     account.recovery_codes.all().delete()
@@ -525,8 +547,7 @@ def disable_two_factor(*, account: Account, password: str, request) -> None:
             kind=Kind.TWO_FACTOR_DISABLED, account=account, actor=account, request=request
         )
         emails.two_factor_changed(account=account, what="disabled")
-    if account.must_use_two_factor:
-        request.session[TWO_FACTOR_BINDING_REQUIRED] = True
+    _keep_this_session(request, account)
 
 
 def reset_two_factor(*, account: Account, actor, request=None) -> None:
@@ -534,6 +555,10 @@ def reset_two_factor(*, account: Account, actor, request=None) -> None:
     signs in with the password alone afterwards (and must bind again where required)."""
     if account.two_factor_device is None:
         raise ValidationError(_("此帳號沒有綁定雙因子認證。"))
+    if actor is not None and account.pk == actor.pk:
+        raise ValidationError(_("不能重設自己的雙因子認證，請洽其他系統管理員。"))
+    if (account.is_staff or account.is_superuser) and not getattr(actor, "is_superuser", False):
+        raise ValidationError(_("管理人員的雙因子認證只有系統管理員可以重設。"))
     with transaction.atomic():
         _remove_two_factor(account)
         record_security_event(

@@ -81,10 +81,16 @@ def qr_svg(uri: str) -> SafeString:
 # --- Codes --------------------------------------------------------------------------------
 
 
+# Letters a recovery code never holds, read as the digits they look like.
+LOOKALIKES = str.maketrans({"o": "0", "i": "1", "l": "1"})
+
+
 def normalize_code(value: str) -> str:
-    """What someone typed: full-width digits and letters folded, spaces and dashes dropped."""
+    """What someone typed: full-width characters folded, spaces and every kind of dash
+    dropped, and o, i, l read as 0, 1, 1 (a recovery code has none of those letters)."""
     value = unicodedata.normalize("NFKC", value or "").lower()
-    return re.sub(r"[\s\-]", "", value)
+    value = "".join(c for c in value if not c.isspace() and unicodedata.category(c) != "Pd")
+    return value.translate(LOOKALIKES)
 
 
 def is_totp_code(code: str) -> bool:
@@ -117,9 +123,10 @@ def new_recovery_codes() -> list[str]:
     return codes
 
 
-def recovery_code_hash(typed: str) -> str | None:
-    """The stored form of a typed recovery code, or None when it cannot be one."""
+def recovery_code_hash(account_id: int, typed: str) -> str | None:
+    """The stored form of a typed recovery code, or None when it cannot be one. The account
+    is part of what is hashed, so a leaked table cannot be searched for all accounts at once."""
     code = normalize_code(typed)
     if len(code) != RECOVERY_LENGTH or any(c not in RECOVERY_ALPHABET for c in code):
         return None
-    return hash_secret(code)
+    return hash_secret(f"{account_id}:{code}")

@@ -17,6 +17,7 @@ urlpatterns = [
     path("me/password/", views.me_password, name="me-password"),
     path("me/email/", views.me_email, name="me-email"),
     path("me/two-factor/", views.me_two_factor, name="me-two-factor"),
+    path("me/two-factor/recovery-codes/", views.me_two_factor_codes, name="me-two-factor-codes"),
     path("me/email/confirm/<str:token>/", views.email_confirm, name="email-confirm"),
 ]
 

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -155,6 +155,14 @@ def login_view(request):
     return _sign_in_page(request, form, error=failure_message(result))
 
 
+def _back_to_sign_in(request, message):
+    messages.info(request, message)
+    target = reverse("accounts:login")
+    if _next_url(request):
+        target += "?" + urlencode({"next": _next_url(request)})
+    return redirect(target)
+
+
 @sensitive_post_parameters("code")
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -162,11 +170,12 @@ def login_two_factor(request):
     """The code step of a two-factor sign-in; the session is not signed in until it passes."""
     account = services.pending_two_factor_sign_in(request)
     if account is None:
-        messages.info(request, _("請重新輸入帳號與密碼（驗證碼須在輸入密碼後 5 分鐘內完成）。"))
-        target = reverse("accounts:login")
-        if _next_url(request):
-            target += "?" + urlencode({"next": _next_url(request)})
-        return redirect(target)
+        return _back_to_sign_in(
+            request, _("請重新輸入帳號與密碼（驗證碼須在輸入密碼後 5 分鐘內完成）。")
+        )
+    if request.method == "POST" and request.POST.get("account") != account.username:
+        # This page was opened for another sign-in (another tab has signed in since).
+        return _back_to_sign_in(request, _("登入狀態已經改變，請重新輸入帳號與密碼。"))
     form = TwoFactorCodeForm(_posted(request))
     if request.method == "POST":
         if address_throttled(request, "sign-in"):
@@ -179,9 +188,9 @@ def login_two_factor(request):
                 return redirect(_next_url(request) or "home")
             if result.lock.locked:
                 form = SignInForm(initial={"username": account.username})
-                return _sign_in_page(request, form, error=failure_message(result))
+                return _sign_in_page(request, form, error=_code_lock_message(result))
             form.add_error(
-                "code",
+                None,
                 _(
                     "驗證碼錯誤，次數達 3 次即鎖定，目前【%(failures)d】。請輸入驗證器 App "
                     "目前顯示的 6 位數字（每個驗證碼只能用一次），或一組復原碼。"
@@ -189,8 +198,19 @@ def login_two_factor(request):
                 % {"failures": result.lock.failures},
             )
             form.data = {}  # an empty box for the next code; the error stays
+    # The page's only box; recovery codes have letters, so no digits-only keypad.
+    form.fields["code"].widget.attrs.update(autofocus=True, inputmode="text")
     context = {"form": form, "account": account, "next": _next_url(request)}
     return render(request, "accounts/login_two_factor.html", context)
+
+
+def _code_lock_message(result) -> str:
+    if result.just_locked:
+        return _(
+            "驗證碼錯誤已達 3 次，此帳號已鎖定 15 分鐘，請於 %(until)s 後再試，"
+            "或致電系統客服 %(phone)s 解鎖。"
+        ) % {"until": _local_time(result.lock.locked_until), "phone": settings.HELPDESK_PHONE}
+    return failure_message(result)
 
 
 def render_locked_sign_in(request, credentials):
@@ -497,12 +517,28 @@ def me_email(request):
     return _form_page(request, "accounts/me_email.html", form)
 
 
-def _recovery_codes_page(request, codes, *, first):
-    return render(
-        request,
-        "accounts/two_factor_recovery_codes.html",
-        {"codes": codes, "first": first, "next": _next_url(request)},
-    )
+RECOVERY_CODES_TO_SHOW = "recovery_codes_to_show"
+
+
+def _show_recovery_codes(request, codes, *, first):
+    """Post/redirect/get: the codes wait in the session for the one page that shows them, so
+    reloading that page cannot make new codes (and void the ones just printed)."""
+    request.session[RECOVERY_CODES_TO_SHOW] = {"codes": codes, "first": first}
+    target = reverse("accounts:me-two-factor-codes")
+    if _next_url(request):
+        target += "?" + urlencode({"next": _next_url(request)})
+    return redirect(target)
+
+
+@login_required
+@never_cache
+@require_GET
+def me_two_factor_codes(request):
+    shown = request.session.pop(RECOVERY_CODES_TO_SHOW, None)
+    if shown is None:
+        return redirect("accounts:me-two-factor")
+    context = {**shown, "next": _next_url(request), "now": timezone.now()}
+    return render(request, "accounts/two_factor_recovery_codes.html", context)
 
 
 @sensitive_post_parameters("code", "password")
@@ -526,26 +562,34 @@ def me_two_factor(request):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                return _recovery_codes_page(request, codes, first=True)
+                return _show_recovery_codes(request, codes, first=True)
         uri = two_factor.provisioning_uri(secret, account.username)
         context = {
             "form": form,
             "secret": two_factor.grouped(secret),
             "qr_svg": two_factor.qr_svg(uri),
-            "required": request.session.get(services.TWO_FACTOR_BINDING_REQUIRED),
+            "required": account.must_use_two_factor,
             "next": _next_url(request),
         }
         return render(request, "accounts/me_two_factor_bind.html", context)
-    form = PasswordAgainForm(_posted(request))
-    action = request.POST.get("action")
-    if request.method == "POST" and form.is_valid():
+    action = request.POST.get("action") if request.method == "POST" else None
+    if request.method == "POST" and action not in ("regenerate", "disable"):
+        return HttpResponseBadRequest()  # never unbind on a form we did not send
+    forms = {
+        name: PasswordAgainForm(
+            _posted(request) if name == action else None, auto_id=f"id_{name}_%s"
+        )
+        for name in ("regenerate", "disable")
+    }
+    form = forms.get(action)
+    if form is not None and form.is_valid():
         password = form.cleaned_data["password"]
         try:
             if action == "regenerate":
                 codes = services.regenerate_recovery_codes(
                     account=account, password=password, request=request
                 )
-                return _recovery_codes_page(request, codes, first=False)
+                return _show_recovery_codes(request, codes, first=False)
             services.disable_two_factor(account=account, password=password, request=request)
         except ValidationError as error:
             form.add_error(None, error)
@@ -553,8 +597,8 @@ def me_two_factor(request):
             messages.success(request, _("已解除雙因子認證。"))
             return redirect("accounts:me-two-factor")
     context = {
-        "form": form,
-        "action": action,
+        "regenerate_form": forms["regenerate"],
+        "disable_form": forms["disable"],
         "device": account.two_factor_device,
         "codes_left": account.recovery_codes.filter(used_at=None).count(),
         "required": account.must_use_two_factor,

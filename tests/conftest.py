@@ -25,7 +25,6 @@ from django.utils import timezone
 from accounts.models import Account, TwoFactorDevice, normalize_login_name
 from accounts.services import (
     PASSWORD_CHANGE_REQUIRED,
-    TWO_FACTOR_BINDING_REQUIRED,
     Profile,
     confirm_two_factor_binding,
     create_main_account,
@@ -102,14 +101,19 @@ def sign_in(client, username, password, **extra):
         return response
     account = Account.objects.get(username=normalize_login_name(username))
     if response.url.startswith("/login/two-factor/"):
-        return client.post(response.url, {"code": next_totp_code(account)})
-    if client.session.get(TWO_FACTOR_BINDING_REQUIRED) and not client.session.get(
-        PASSWORD_CHANGE_REQUIRED
-    ):
-        client.get("/me/two-factor/")
-        bound = client.post("/me/two-factor/", {"code": next_totp_code(account)})
-        assert bound.status_code == 200, "binding two-factor failed"
+        return client.post(
+            response.url, {"code": next_totp_code(account), "account": account.username}
+        )
+    if account.must_use_two_factor and not client.session.get(PASSWORD_CHANGE_REQUIRED):
+        bind_through_the_page(client, account)
     return response
+
+
+def bind_through_the_page(client, account) -> None:
+    """Bind two-factor in this signed-in client's session (which stays signed in)."""
+    client.get("/me/two-factor/")
+    bound = client.post("/me/two-factor/", {"code": next_totp_code(account)})
+    assert bound.url.startswith("/me/two-factor/recovery-codes/"), "binding failed"
 
 
 def bind_two_factor(account) -> str:

@@ -16,7 +16,7 @@ from accounts.models import Account, SecurityEvent
 from announcements import services
 from announcements.models import Announcement
 from stations.models import Station
-from tests.conftest import GOOD_PASSWORD, make_account, sign_in
+from tests.conftest import GOOD_PASSWORD, bind_through_the_page, make_account, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -517,6 +517,8 @@ def test_a_teacher_without_the_permission_is_refused(client, teacher):
     assert client.get(ADMIN_ADD, follow=True).status_code == 403
     teacher.is_staff = True
     teacher.save()
+    assert client.get(ADMIN_ADD).url.startswith("/me/two-factor/")  # staff bind first
+    bind_through_the_page(client, teacher)
     assert client.get(ADMIN_ADD).status_code == 403
     response = client.post(ADMIN_ADD, {"title": "偷偷公告", "body": "x", "audience": "guest"})
     assert response.status_code == 403

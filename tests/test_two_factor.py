@@ -13,7 +13,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.test import override_settings
 
-from accounts import two_factor
+from accounts import services, two_factor
 from accounts.models import Account, RecoveryCode, SecurityEvent, TwoFactorDevice, hash_secret
 from tests.conftest import (
     CAPTCHA_OK,
@@ -41,8 +41,10 @@ def password_step(client, username, password=GOOD_PASSWORD, **extra):
     )
 
 
-def code_step(client, code):
-    return client.post(CODE_STEP, {"code": code})
+def code_step(client, code, path=CODE_STEP):
+    """Type a code on the code step, as the page posts it (with the account it was opened for)."""
+    pending = client.session.get(TWO_FACTOR_PENDING_KEY) or {}
+    return client.post(path, {"code": code, "account": pending.get("username", "")})
 
 
 def signed_in(client) -> bool:
@@ -65,7 +67,7 @@ def shown_recovery_codes(response) -> list[str]:
 
 def signed_in_client(account) -> CommittingClient:
     client = CommittingClient()
-    client.force_login(account)
+    client.force_login(Account.objects.get(pk=account.pk))  # as the account is now
     return client
 
 
@@ -123,12 +125,13 @@ def test_binding_with_the_current_code_shows_ten_recovery_codes_once_and_stores_
     client = signed_in_client(teacher)
     with time_machine.travel(NOON, tick=False):
         secret = shown_secret(client.get(SETUP))
-        response = client.post(SETUP, {"code": totp(secret).now()})
-    assert response.status_code == 200
+        response = client.post(SETUP, {"code": totp(secret).now()}, follow=True)
+    assert response.redirect_chain == [("/me/two-factor/recovery-codes/", 302)]
     codes = shown_recovery_codes(response)
     assert len(codes) == 10 and len(set(codes)) == 10
     stored = set(RecoveryCode.objects.filter(account=teacher).values_list("code_hash", flat=True))
-    assert stored == {hash_secret(code.replace("-", "")) for code in codes}
+    assert stored == {two_factor.recovery_code_hash(teacher.pk, code) for code in codes}
+    assert not stored & {hash_secret(code.replace("-", "")) for code in codes}
     device = Account.objects.get(pk=teacher.pk).two_factor_device
     assert device is not None and device.confirmed_at == NOON
 
@@ -180,7 +183,7 @@ def test_the_current_code_signs_in_and_keeps_where_the_person_was_going(client, 
         secret = bind_two_factor(teacher)
     with time_machine.travel(NOON, tick=False):
         password_step(client, teacher.username)
-        response = client.post(CODE_STEP + "?next=/me/", {"code": totp(secret).now()})
+        response = code_step(client, totp(secret).now(), path=CODE_STEP + "?next=/me/")
     assert response.status_code == 302 and response.url == "/me/"
     assert signed_in(client)
     assert TWO_FACTOR_PENDING_KEY not in client.session
@@ -322,11 +325,12 @@ def test_the_lock_ends_after_fifteen_minutes_and_a_good_code_clears_the_count(cl
 # --- Recovery codes -------------------------------------------------------------------------
 
 
-def bound_with_codes(account, at=NOON - timedelta(minutes=5)):
+def bound_with_codes(account):
+    """Bind through the page, now; returns the secret and the recovery codes shown."""
     client = signed_in_client(account)
-    with time_machine.travel(at, tick=False):
-        secret = shown_secret(client.get(SETUP))
-        codes = shown_recovery_codes(client.post(SETUP, {"code": totp(secret).now()}))
+    secret = shown_secret(client.get(SETUP))
+    codes = shown_recovery_codes(client.post(SETUP, {"code": totp(secret).now()}, follow=True))
+    assert len(codes) == 10
     mail.outbox.clear()
     return secret, codes
 
@@ -358,7 +362,7 @@ def test_regenerating_recovery_codes_needs_the_password_and_ends_the_old_ones(te
     assert "密碼不正確" in refused.content.decode() and "目前【1】" in refused.content.decode()
     assert shown_recovery_codes(refused) == []
 
-    response = client.post(SETUP, {"action": "regenerate", "password": GOOD_PASSWORD})
+    response = client.post(SETUP, {"action": "regenerate", "password": GOOD_PASSWORD}, follow=True)
     new_codes = shown_recovery_codes(response)
     assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
     assert SecurityEvent.objects.filter(kind=Kind.TWO_FACTOR_RECOVERY_CODES_REGENERATED).exists()
@@ -467,6 +471,7 @@ def test_the_binding_requirement_is_met_only_by_a_confirmed_binding(client, revi
 
 def test_helpdesk_resets_two_factor_from_the_account_page(teacher, helpdesk):
     bound_with_codes(teacher)
+    bind_two_factor(helpdesk)  # staff must have it too
     desk = signed_in_client(helpdesk)
     page = desk.get(f"/admin/accounts/account/{teacher.pk}/change/")
     assert "已綁定" in page.content.decode() and "重設雙因子認證" in page.content.decode()
@@ -487,6 +492,7 @@ def test_helpdesk_resets_two_factor_from_the_account_page(teacher, helpdesk):
 
 def test_helpdesk_resets_two_factor_with_the_list_action(reviewer, helpdesk):
     bound_with_codes(reviewer)
+    bind_two_factor(helpdesk)
     desk = signed_in_client(helpdesk)
     desk.post(
         "/admin/accounts/account/",
@@ -546,3 +552,169 @@ def test_the_key_rotation_command_reencrypts_every_secret(teacher, holder):
                 two_factor.decrypt_secret(device.encrypted_secret)
                 == secrets_before[device.account_id]
             )
+
+
+# --- Found in review: sessions, tabs, resubmission, helpdesk limits -------------------------
+
+
+def test_the_password_step_of_a_two_factor_account_is_logged(client, teacher):
+    bind_two_factor(teacher)
+    password_step(client, teacher.username)
+    event = SecurityEvent.objects.get(kind=Kind.SIGN_IN_CODE_REQUESTED)
+    assert event.account == teacher
+    assert not SecurityEvent.objects.filter(kind=Kind.SIGN_IN_SUCCEEDED).exists()
+
+
+def test_a_code_step_opened_for_another_sign_in_counts_nothing(teacher, holder):
+    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+        teacher_secret = bind_two_factor(teacher)
+        bind_two_factor(holder)
+    client = CommittingClient()
+    with time_machine.travel(NOON, tick=False):
+        password_step(client, teacher.username)  # tab 1 shows teacher's code step
+        password_step(client, holder.username)  # tab 2 signs in the holder
+        response = client.post(
+            CODE_STEP, {"code": totp(teacher_secret).now(), "account": teacher.username}
+        )
+    assert response.status_code == 302 and response.url.startswith("/login/")
+    assert not signed_in(client)
+    assert not SecurityEvent.objects.filter(kind=Kind.TWO_FACTOR_FAILED).exists()
+
+
+def test_signing_in_ends_any_other_pending_code_step(client, teacher, holder):
+    bind_two_factor(teacher)
+    password_step(client, teacher.username)
+    sign_in_holder = password_step(client, holder.username)
+    assert sign_in_holder.url == "/"
+    assert TWO_FACTOR_PENDING_KEY not in client.session
+
+
+def test_the_third_wrong_code_says_the_code_was_wrong_not_the_password(client, teacher):
+    bind_two_factor(teacher)
+    password_step(client, teacher.username)
+    code_step(client, "000000")
+    code_step(client, "111111")
+    page = code_step(client, "222222").content.decode()
+    assert "驗證碼錯誤已達 3 次，此帳號已鎖定 15 分鐘" in page
+    assert "帳號或密碼錯誤" not in page
+
+
+def test_reloading_the_recovery_codes_page_makes_no_new_codes(teacher):
+    bound_with_codes(teacher)
+    client = signed_in_client(teacher)
+    shown = client.post(SETUP, {"action": "regenerate", "password": GOOD_PASSWORD}, follow=True)
+    codes = shown_recovery_codes(shown)
+    reload = client.get("/me/two-factor/recovery-codes/")
+    assert reload.status_code == 302 and reload.url == SETUP
+    assert teacher.username in shown.content.decode()  # the sheet says whose codes they are
+    password_step(fresh := CommittingClient(), teacher.username)
+    code_step(fresh, codes[0])
+    assert signed_in(fresh)
+
+
+def test_a_post_without_a_known_action_never_unbinds(teacher):
+    bound_with_codes(teacher)
+    client = signed_in_client(teacher)
+    assert client.post(SETUP, {"password": GOOD_PASSWORD}).status_code == 400
+    assert client.post(SETUP, {"action": "x", "password": GOOD_PASSWORD}).status_code == 400
+    assert Account.objects.get(pk=teacher.pk).two_factor_device is not None
+
+
+def test_binding_ends_the_accounts_other_sessions_but_not_this_one(teacher):
+    elsewhere = CommittingClient()
+    password_step(elsewhere, teacher.username)
+    assert elsewhere.get("/me/").status_code == 200
+    bound_with_codes(teacher)
+    assert elsewhere.get("/me/").status_code == 302  # signed out there
+
+
+def test_a_helpdesk_reset_ends_the_accounts_sessions_and_binding_is_asked_at_once(reviewer):
+    bound_with_codes(reviewer)
+    client = CommittingClient()
+    password_step(client, reviewer.username)
+    code_step(client, next_code(reviewer))
+    assert client.get("/me/").status_code == 200
+    root = Account.objects.create_superuser("root", email="root@portal.example.tw", password="x")
+    services.reset_two_factor(account=reviewer, actor=root)
+    assert client.get("/me/").status_code == 302
+    assert not signed_in(client)
+    # Signed in again with the password, the reviewer must bind before anything opens.
+    again = CommittingClient()
+    password_step(again, reviewer.username)
+    assert again.get("/me/").url.startswith(SETUP)
+
+
+def test_an_account_made_staff_while_signed_in_must_bind_before_its_next_page(teacher):
+    client = CommittingClient()
+    password_step(client, teacher.username)
+    assert client.get("/me/").status_code == 200
+    Account.objects.filter(pk=teacher.pk).update(is_staff=True)
+    assert client.get("/me/").url.startswith(SETUP)
+
+
+def test_unbinding_keeps_this_session_and_ends_the_others(teacher):
+    bound_with_codes(teacher)
+    here, elsewhere = CommittingClient(), CommittingClient()
+    for client in (here, elsewhere):
+        password_step(client, teacher.username)
+        code_step(client, next_code(teacher))
+    here.post(SETUP, {"action": "disable", "password": GOOD_PASSWORD})
+    assert here.get("/me/").status_code == 200
+    assert elsewhere.get("/me/").status_code == 302
+
+
+def test_helpdesk_cannot_reset_its_own_or_another_staff_members_two_factor(helpdesk, reviewer):
+    colleague = Account.objects.create_user(
+        "helpdesk2", email="h2@portal.example.tw", password=GOOD_PASSWORD, full_name="客服二"
+    )
+    colleague.is_staff = True
+    colleague.save()
+    for account in (helpdesk, colleague):
+        bind_two_factor(account)
+    desk = signed_in_client(Account.objects.get(pk=helpdesk.pk))
+    desk.post(f"/admin/accounts/account/{colleague.pk}/reset-two-factor/")
+    desk.post(
+        "/admin/accounts/account/",
+        {"action": "reset_two_factor_selected", "_selected_action": [helpdesk.pk]},
+    )
+    assert TwoFactorDevice.objects.filter(account__in=[helpdesk, colleague]).count() == 2
+    assert not SecurityEvent.objects.filter(kind=Kind.TWO_FACTOR_RESET).exists()
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "0111-2345-6789",
+        "OIL1-2345-6789",  # letters that look like the digits
+        "o i l 1 2345 6789",
+        "0111–2345—6789",  # en and em dashes from a word processor
+        "０１１１－２３４５－６７８９",  # full-width, as a Chinese IME types it
+    ],
+)
+def test_recovery_codes_are_read_the_way_people_type_them(teacher, typed):
+    expected = two_factor.recovery_code_hash(teacher.pk, "0111-2345-6789")
+    assert expected is not None
+    assert two_factor.recovery_code_hash(teacher.pk, typed) == expected
+
+
+def test_recovery_code_hashes_differ_between_accounts(teacher, holder):
+    code = "7k2m-q9xh-3vdp"
+    assert two_factor.recovery_code_hash(teacher.pk, code) != two_factor.recovery_code_hash(
+        holder.pk, code
+    )
+
+
+def test_a_secret_shown_long_ago_is_not_offered_again(teacher):
+    client = signed_in_client(teacher)
+    with time_machine.travel(NOON, tick=False):
+        first = shown_secret(client.get(SETUP))
+    with time_machine.travel(NOON + timedelta(minutes=20), tick=False):
+        assert shown_secret(signed_in_client(teacher).get(SETUP)) == first
+    with time_machine.travel(NOON + timedelta(minutes=31), tick=False):
+        assert shown_secret(signed_in_client(teacher).get(SETUP)) != first
+
+
+def next_code(account) -> str:
+    from tests.conftest import next_totp_code
+
+    return next_totp_code(account)

@@ -246,9 +246,7 @@ class Command(BaseCommand):
         name = f"{outdated.username:<22} {outdated.full_name}"
         out(f"  {name}  password {OUTDATED_PASSWORD}: too weak for today's policy,")
         out("                         so sign-in asks for a new one first")
-        out(
-            f"  {helpdesk.username}, admin and moe001_reviewer must bind two-factor at first sign-in:"
-        )
+        out(f"  {helpdesk.username}, admin and moe001_reviewer bind two-factor at first sign-in:")
         out("  scan the QR code with an authenticator app, or without a phone run")
         out('  make totp SECRET="<the secret on the page>" for the current code.')
         out("  Forgot password, resend and account lookup mails land in var/mail/ as well.")
