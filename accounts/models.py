@@ -93,6 +93,9 @@ class Account(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(_("建立時間"), default=timezone.now)
     activated_at = models.DateTimeField(_("開通時間"), null=True, blank=True)
     password_changed_at = models.DateTimeField(_("密碼設定時間"), null=True, blank=True)
+    # The password policy the password in use was last found to satisfy (password_policy_stamp):
+    # sign-in runs the whole policy (zxcvbn included) only when this differs from today's.
+    password_policy = models.CharField(max_length=20, blank=True, editable=False)
 
     objects = AccountManager()
 
@@ -165,6 +168,13 @@ class Account(AbstractBaseUser, PermissionsMixin):
         except TwoFactorDevice.DoesNotExist:
             return None
         return device if device.confirmed_at else None
+
+    @property
+    def password_policy_stamp(self) -> str:
+        """Which policy applies to this account today: its version and side (12 characters
+        on the admin side). A password checked against the same stamp need not be again."""
+        side = "admin" if self.is_admin_side else "school"
+        return f"{settings.PASSWORD_POLICY_VERSION}:{side}"
 
     def _get_session_auth_hash(self, secret=None):
         """Sessions hang on the password and, since issue 7, on the two-factor binding: binding,

@@ -991,7 +991,8 @@ def _store_new_password(account: Account, new_password: str) -> None:
     an intruder's, made with the password now replaced."""
     account.set_password(new_password)
     account.password_changed_at = timezone.now()
-    account.save(update_fields=["password", "password_changed_at"])
+    account.password_policy = account.password_policy_stamp  # validated by every caller
+    account.save(update_fields=["password", "password_changed_at", "password_policy"])
     account.email_change_requests.filter(used_at=None, revoked_at=None).update(
         revoked_at=timezone.now()
     )
@@ -1148,8 +1149,15 @@ def policy_failures(password: str, account: Account) -> list[str]:
 
 
 def password_change_reason(account: Account, password: str) -> str | None:
-    if policy_failures(password, account):
-        return "policy"
+    """Why the password just given must change now, or None. The whole policy (zxcvbn takes
+    a few milliseconds) runs only when the password was not yet found to satisfy today's
+    policy for this account; a pass is remembered with one UPDATE."""
+    stamp = account.password_policy_stamp
+    if account.password_policy != stamp:
+        if policy_failures(password, account):
+            return "policy"
+        Account.objects.filter(pk=account.pk).update(password_policy=stamp)
+        account.password_policy = stamp
     max_age = settings.PASSWORD_MAX_AGE_DAYS
     changed = account.password_changed_at or account.date_joined
     if max_age and timezone.now() - changed > timedelta(days=max_age):

@@ -220,6 +220,9 @@ EMAIL_CHANGE_LINK_HOURS = env_int("EMAIL_CHANGE_LINK_HOURS", 24)
 # 90 days). 0 turns the age rule off; a password that breaks the current policy is always
 # changed at sign-in.
 PASSWORD_MAX_AGE_DAYS = env_int("PASSWORD_MAX_AGE_DAYS", 0)
+# Raise this when a rule of the password policy (accounts/validators.py) gets stricter: every
+# password is then checked again against the policy at its next sign-in.
+PASSWORD_POLICY_VERSION = 1
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
 SESSION_COOKIE_AGE = 12 * 60 * 60  # the cookie's lifetime; the idle timeout ends sessions first
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

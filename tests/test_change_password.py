@@ -5,9 +5,12 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts import services
 from accounts.models import Account, SecurityEvent
 from tests.conftest import (
     GOOD_PASSWORD,
@@ -161,3 +164,46 @@ def test_the_page_returns_to_where_the_person_was_going(client, weak_teacher):
         },
     )
     assert response["Location"] == "/me/"
+
+
+# --- The policy check at sign-in runs once per policy (issue 8: zxcvbn off the hot path) ---
+
+
+def test_a_good_password_is_checked_once_and_remembered(client, teacher, monkeypatch):
+    assert teacher.password_policy == ""  # made outside the policy (as imported data is)
+    sign_in(client, "010300_teacher01", GOOD_PASSWORD)
+    assert Account.objects.get(pk=teacher.pk).password_policy == "1:school"
+
+    def not_again(*args):
+        raise AssertionError("the policy ran again")
+
+    monkeypatch.setattr(services, "policy_failures", not_again)
+    with CaptureQueriesContext(connection) as queries:
+        assert sign_in(CommittingClient(), "010300_teacher01", GOOD_PASSWORD).url == "/"
+    assert not any(
+        q["sql"].startswith('UPDATE "accounts_account" SET "password_policy')
+        for q in queries.captured_queries
+    )
+
+
+def test_a_password_set_through_the_policy_is_not_checked_again(client, teacher):
+    sign_in(client, "010300_teacher01", GOOD_PASSWORD)
+    change(client, GOOD_PASSWORD, OTHER_GOOD_PASSWORD)
+    assert Account.objects.get(pk=teacher.pk).password_policy == "1:school"
+
+
+def test_a_stricter_policy_checks_every_password_again(client, teacher, settings):
+    Account.objects.filter(pk=teacher.pk).update(password_policy="1:school")
+    settings.PASSWORD_POLICY_VERSION = 2
+    sign_in(client, "010300_teacher01", GOOD_PASSWORD)
+    assert Account.objects.get(pk=teacher.pk).password_policy == "2:school"
+
+
+def test_an_account_moved_to_the_admin_side_meets_the_admin_rules_at_sign_in(client, school):
+    account = make_account(school, "clerk", password="Harbor#Lan7")  # 11: fine for a school
+    sign_in(CommittingClient(), "010300_clerk", "Harbor#Lan7")
+    assert Account.objects.get(pk=account.pk).password_policy == "1:school"
+    school.side = school.Side.ADMIN
+    school.save()
+    sign_in(client, "010300_clerk", "Harbor#Lan7")
+    assert client.get("/")["Location"].startswith(PAGE)  # 12 characters on the admin side
