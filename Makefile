@@ -8,7 +8,7 @@ PORT ?= 8000
 # Links in mail and the demo station's addresses follow the address make run serves on.
 RUN_ENV := PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: run test lint install totp
+.PHONY: run test lint install totp bench
 
 var/uv/bin/uv:
 	python3 -m venv var/uv
@@ -34,3 +34,7 @@ lint: install
 #   make totp SECRET="ABCD EFGH ..."   (the secret shown on /me/two-factor/)
 totp: install
 	@$(UV) run --frozen python -c "import pyotp, sys; print(pyotp.TOTP(sys.argv[1].replace(' ', '')).now())" "$(SECRET)"
+
+# The performance benchmark of issue 8 (full stack on this machine; see bench/README.md).
+bench:
+	bench/run
