@@ -266,6 +266,11 @@ def sign_in(*, request, username: str, password: str) -> SignInResult:
     account = authenticate(request, username=username, password=password)
     if account is None:
         return _sign_in_failed(request, username)
+    with transaction.atomic():  # one commit for the sign-in's writes
+        return _password_accepted(request, account, username, password)
+
+
+def _password_accepted(request, account: Account, username: str, password: str):
     reason = password_change_reason(account, password)  # while the plaintext is at hand
     if account.two_factor_device is not None:
         request.session.cycle_key()

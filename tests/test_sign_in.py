@@ -6,7 +6,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from captcha.models import CaptchaStore
+from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Account, SecurityEvent
@@ -320,3 +324,57 @@ def test_people_can_still_sign_in_when_redis_is_down(client, holder, settings):
     }
     assert sign_in(client, "010300_admin01", GOOD_PASSWORD).status_code == 302
     assert "王小明您好" in client.get("/").content.decode()
+
+
+def test_a_rotated_session_key_no_longer_opens_anything(client, holder):
+    client.get("/login/")
+    client.session.save()
+    before = client.session.session_key
+    sign_in(client, "010300_admin01", GOOD_PASSWORD)
+    assert not Session.objects.filter(session_key=before).exists()
+
+
+def test_a_sign_in_without_a_session_writes_the_session_once(client, holder):
+    """Issue 8: one INSERT when the response goes out, not INSERT then UPDATE."""
+    with CaptureQueriesContext(connection) as queries:
+        response = sign_in(client, "010300_admin01", GOOD_PASSWORD)
+    assert response.status_code == 302
+    writes = [
+        q["sql"].split()[0]
+        for q in queries.captured_queries
+        if "django_session" in q["sql"] and q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")
+    ]
+    assert writes == ["INSERT"]
+    assert client.get("/").status_code == 200 and "_auth_user_id" in client.session
+
+
+def test_an_expired_captcha_fails_even_with_the_right_answer(client, holder, real_captcha):
+    key = CaptchaStore.generate_key()
+    store = CaptchaStore.objects.get(hashkey=key)
+    CaptchaStore.objects.filter(pk=store.pk).update(
+        expiration=timezone.now() - timedelta(seconds=1)
+    )
+    response = client.post(
+        "/login/",
+        {
+            "username": "010300_admin01",
+            "password": GOOD_PASSWORD,
+            "captcha_0": key,
+            "captcha_1": store.response,
+        },
+    )
+    assert response.status_code == 200
+    assert "驗證碼不正確" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_captcha_answers_once_right_or_wrong(client, holder, real_captcha):
+    key = CaptchaStore.generate_key()
+    answer = CaptchaStore.objects.get(hashkey=key).response
+    wrong = "000000" if answer != "000000" else "111111"
+    form = {"username": "010300_admin01", "password": GOOD_PASSWORD, "captcha_0": key}
+    client.post("/login/", {**form, "captcha_1": wrong})
+    assert not CaptchaStore.objects.filter(hashkey=key).exists()
+    again = client.post("/login/", {**form, "captcha_1": answer})
+    assert "_auth_user_id" not in client.session
+    assert "驗證碼不正確" in again.content.decode()
