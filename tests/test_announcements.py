@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.db import connection
+from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -16,7 +17,13 @@ from accounts.models import Account, SecurityEvent
 from announcements import services
 from announcements.models import Announcement
 from stations.models import Station
-from tests.conftest import GOOD_PASSWORD, bind_through_the_page, make_account, sign_in
+from tests.conftest import (
+    GOOD_PASSWORD,
+    CommittingClient,
+    bind_through_the_page,
+    make_account,
+    sign_in,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -568,3 +575,59 @@ def test_a_member_list_page_costs_the_same_queries_for_3_or_30(teacher_in, capit
     with CaptureQueriesContext(connection) as many:
         teacher_in.get(path)
     assert len(many) == len(few)
+
+
+# --- The home board is kept rendered (issue 8) ----------------------------------------------
+
+
+def board_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/").status_code == 200
+    return sum("announcements_announcement" in q["sql"] for q in queries.captured_queries)
+
+
+def test_the_home_board_is_drawn_once_per_audience(teacher_in):
+    guest = CommittingClient()
+    announce("訪客看得到")
+    announce("會員才看得到", audience="member")
+    assert board_queries(guest) > 0
+    assert board_queries(guest) == 0  # the second guest view reads the cache
+    member_page = teacher_in.get("/").content.decode()
+    assert "會員才看得到" in member_page  # members get their own board, not the guest one
+    assert "會員才看得到" not in guest.get("/").content.decode()
+
+
+def test_an_announcement_published_in_the_admin_shows_on_the_next_home_view(root_in):
+    client = CommittingClient()
+    announce("舊公告")
+    assert "舊公告" in client.get("/").content.decode()
+    root_in.post(
+        ADMIN_ADD, {"title": "新公告", "body": "內文", "audience": "guest", "published": "on"}
+    )
+    assert "新公告" in client.get("/").content.decode()
+    note = Announcement.objects.get(title="新公告")
+    root_in.post(f"{ADMIN_LIST}{note.pk}/delete/", {"post": "yes"})
+    assert "新公告" not in client.get("/").content.decode()
+
+
+def test_a_renamed_station_shows_on_the_next_home_view(client, capital):
+    announce("資本門公告", station=capital)
+    client.get("/")
+    capital.name = "資本門系統"
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        capital.save()
+    assert "資本門系統" in client.get("/").content.decode()
+
+
+def test_the_home_page_works_while_the_cache_is_down(client, settings):
+    announce("快取故障時")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "快取故障時" in response.content.decode()

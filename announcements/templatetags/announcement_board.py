@@ -3,11 +3,14 @@ import re
 from django import template
 from django.core.paginator import Paginator
 from django.template.defaultfilters import linebreaksbr
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import Urlizer
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from announcements import board_cache
 from announcements.models import Announcement
 
 register = template.Library()
@@ -29,12 +32,29 @@ class _BodyUrlizer(Urlizer):
 _urlize_body = _BodyUrlizer()
 
 
-@register.simple_tag(takes_context=True)
-def home_board(context):
-    """The first page of the board for whoever is looking (the home pages' table)."""
-    user = context.get("user") or getattr(context.get("request"), "user", None)
+def _home_page(user):
     listing = Announcement.objects.visible_to(user).listed()
     return Paginator(listing, HOME_ROWS).page(1)
+
+
+@register.simple_tag(takes_context=True)
+def home_board(context):
+    """The home pages' board, rendered once per audience and language and kept in the cache
+    (Redis in production) until an announcement or a station changes (board_cache). Both
+    home pages spent most of their time drawing this table (issue 8's profile). With the
+    cache unavailable the board is drawn as before."""
+    user = context.get("user") or getattr(context.get("request"), "user", None)
+    audience = "member" if user is not None and user.is_authenticated else "guest"
+    key = board_cache.key(audience, get_language())
+    html = board_cache.get(key)
+    if html is None:
+        html = render_to_string(
+            "partials/_announcements_board.html",
+            {"board": _home_page(user)},
+            request=context.get("request"),
+        )
+        board_cache.set(key, html)
+    return mark_safe(html)  # noqa: S308 -- our own template's output
 
 
 @register.filter

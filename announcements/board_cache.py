@@ -1,0 +1,63 @@
+"""The home pages' board, kept rendered in the cache. Every change of an announcement or a
+station (its name shows on the board) moves the board's version, so the next view draws it
+again; entries also expire after BOARD_SECONDS. Cache errors (Redis down) are logged and
+the board is simply drawn: a page never fails because of this cache."""
+
+import logging
+import secrets
+
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "announcements:board:version"
+BOARD_SECONDS = 300
+
+
+def _version() -> str:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = secrets.token_hex(4)
+        cache.set(VERSION_KEY, version, None)
+    return version
+
+
+def key(audience: str, language: str) -> str | None:
+    try:
+        return f"announcements:board:{_version()}:{audience}:{language}"
+    except Exception:  # the cache backend's own connection errors
+        logger.warning("board cache unavailable", exc_info=True)
+        return None
+
+
+def get(cache_key: str | None) -> str | None:
+    if cache_key is None:
+        return None
+    try:
+        return cache.get(cache_key)
+    except Exception:
+        logger.warning("board cache unavailable", exc_info=True)
+        return None
+
+
+def set(cache_key: str | None, html: str) -> None:  # noqa: A001 -- the cache's own verb
+    if cache_key is None:
+        return
+    try:
+        cache.set(cache_key, html, BOARD_SECONDS)
+    except Exception:
+        logger.warning("board cache unavailable", exc_info=True)
+
+
+def changed(**kwargs) -> None:
+    """Signal receiver: a new version once the change is committed (a board drawn from the
+    old rows in between must not be kept under the new version)."""
+    transaction.on_commit(_new_version)
+
+
+def _new_version() -> None:
+    try:
+        cache.set(VERSION_KEY, secrets.token_hex(4), None)
+    except Exception:
+        logger.warning("board cache unavailable: the board may be %ss old", BOARD_SECONDS)
