@@ -654,6 +654,14 @@ def _holder_accounts(holder, params):
     return accounts
 
 
+def _local_minute(moment) -> str:
+    local = timezone.localtime(moment)
+    return f"{local:%Y-%m-%d %H:%M}"
+
+
+LIST_COLUMNS = ["id", "unit_id", "username", "full_name", "office", "title", "state", "role"]
+
+
 def _account_rows(accounts, stations):
     """One row per account with its stations and whether each was consented to. Grants and
     consents come as plain tuples in two queries (no model per grant: a page of 50 teachers
@@ -676,13 +684,17 @@ def _account_rows(accounts, stations):
     }
     position = {station.pk: index for index, station in enumerate(stations)}
     link = reverse("accounts:manage-account", args=["-"])[:-2]  # "/manage/accounts/"
+    state_labels = {value: str(label) for value, label in Account.State.choices}
     rows = []
     for account in accounts:
         station_ids = sorted(granted.get(account.pk, []), key=position.__getitem__)
+        last_login = account.last_login
         rows.append(
             {
                 "account": account,
                 "link": f"{link}{quote(account.username)}/",
+                "state": state_labels[account.state],
+                "last_login": _local_minute(last_login) if last_login else "",
                 "stations": [
                     {"station": by_id[sid], "consented": (account.pk, sid) in consented}
                     for sid in station_ids
@@ -696,7 +708,7 @@ def _account_rows(accounts, stations):
 @never_cache
 @require_GET
 def manage_accounts(request):
-    accounts = _holder_accounts(request.user, request.GET)
+    accounts = _holder_accounts(request.user, request.GET).only(*LIST_COLUMNS, "last_login")
     page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
     filters = request.GET.copy()
     filters.pop("page", None)
