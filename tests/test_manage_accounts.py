@@ -4,6 +4,7 @@ guest (sign-in) and bad input."""
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
 from django.core import mail
@@ -77,6 +78,18 @@ def test_the_list_shows_the_units_accounts_with_state_stations_and_consent(
     assert "010300_teacher01" in page and "林志明" in page
     assert "公務統計報表 ✓" in page
     assert "010301_principal" not in page
+
+
+def test_the_list_shows_state_last_sign_in_in_taipei_time_and_a_link(holder_in, school):
+    signed = make_account(school, "teacher02", full_name="黃淑芬")
+    Account.objects.filter(pk=signed.pk).update(last_login=datetime(2026, 11, 20, 1, 5, tzinfo=UTC))
+    gone = make_account(school, "teacher03", full_name="李大同")
+    Account.objects.filter(pk=gone.pk).update(state=Account.State.DISABLED)
+    page = holder_in.get("/manage/accounts/").content.decode()
+    assert "2026-11-20 09:05" in page  # 01:05 UTC is 09:05 in Taipei
+    assert "未曾登入" in page
+    assert '<span class="state state--disabled">停用</span>' in page
+    assert 'href="/manage/accounts/010300_teacher02/"' in page
 
 
 def test_the_list_searches_and_filters(holder_in, holder, teacher, stats):

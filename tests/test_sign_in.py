@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 from captcha.models import CaptchaStore
 from django.contrib.sessions.models import Session
 from django.db import connection
@@ -154,6 +155,25 @@ def test_a_success_resets_the_count(client, holder):
     assert sign_in(client, "010300_admin01", GOOD_PASSWORD).status_code == 302
     client.post("/logout/")
     assert "目前【1】" in failure_text(sign_in(client, "010300_admin01", WRONG))
+
+
+def test_a_success_resets_only_that_names_count_however_it_was_typed(client, holder, teacher):
+    sign_in(client, "010300_Admin01", WRONG)
+    sign_in(client, "010300_teacher01", WRONG)
+    assert sign_in(client, "010300_ADMIN01", GOOD_PASSWORD).status_code == 302
+    assert not AccessAttempt.objects.filter(username="010300_admin01").exists()
+    assert AccessAttempt.objects.filter(username="010300_teacher01").exists()
+
+
+def test_expired_attempts_are_swept_at_the_next_failure(client, holder, teacher):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        sign_in(client, "010300_teacher01", WRONG)
+    with time_machine.travel(start + timedelta(minutes=16), tick=False):
+        assert sign_in(client, "010300_admin01", GOOD_PASSWORD).status_code == 302
+        assert AccessAttempt.objects.filter(username="010300_teacher01").exists()  # not here
+        sign_in(Client(), "010300_admin01", WRONG)
+    assert not AccessAttempt.objects.filter(username="010300_teacher01").exists()
 
 
 def test_the_lock_is_per_login_name_not_per_address(client, holder, teacher):
