@@ -146,22 +146,24 @@ def login_view(request):
         password=form.cleaned_data["password"],
     )
     if result.needs_code:
-        target = reverse("accounts:login-two-factor")
-        if _next_url(request):
-            target += "?" + urlencode({"next": _next_url(request)})
-        return redirect(target)
+        return _redirect_keeping_next(request, "accounts:login-two-factor")
     if result.succeeded:
         return redirect(_next_url(request) or "home")
     form = SignInForm(initial={"username": form.cleaned_data["username"]})
     return _sign_in_page(request, form, error=failure_message(result))
 
 
-def _back_to_sign_in(request, message):
-    messages.info(request, message)
-    target = reverse("accounts:login")
+def _redirect_keeping_next(request, url_name):
+    """Redirect to a step of a flow, carrying where the person was going."""
+    target = reverse(url_name)
     if _next_url(request):
         target += "?" + urlencode({"next": _next_url(request)})
     return redirect(target)
+
+
+def _back_to_sign_in(request, message):
+    messages.info(request, message)
+    return _redirect_keeping_next(request, "accounts:login")
 
 
 @sensitive_post_parameters("code")
@@ -525,10 +527,7 @@ def _show_recovery_codes(request, codes, *, first):
     """Post/redirect/get: the codes wait in the session for the one page that shows them, so
     reloading that page cannot make new codes (and void the ones just printed)."""
     request.session[RECOVERY_CODES_TO_SHOW] = {"codes": codes, "first": first}
-    target = reverse("accounts:me-two-factor-codes")
-    if _next_url(request):
-        target += "?" + urlencode({"next": _next_url(request)})
-    return redirect(target)
+    return _redirect_keeping_next(request, "accounts:me-two-factor-codes")
 
 
 @login_required

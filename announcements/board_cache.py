@@ -23,31 +23,21 @@ def _version() -> str:
     return version
 
 
-def key(audience: str, language: str) -> str | None:
+def board_html(audience: str, language: str, draw) -> str:
+    """The board for this audience and language: from the cache, or ``draw()`` and keep it."""
     try:
-        return f"announcements:board:{_version()}:{audience}:{language}"
+        key = f"announcements:board:{_version()}:{audience}:{language}"
+        html = cache.get(key)
     except Exception:  # the cache backend's own connection errors
         logger.warning("board cache unavailable", exc_info=True)
-        return None
-
-
-def get(cache_key: str | None) -> str | None:
-    if cache_key is None:
-        return None
-    try:
-        return cache.get(cache_key)
-    except Exception:
-        logger.warning("board cache unavailable", exc_info=True)
-        return None
-
-
-def set(cache_key: str | None, html: str) -> None:  # noqa: A001 -- the cache's own verb
-    if cache_key is None:
-        return
-    try:
-        cache.set(cache_key, html, BOARD_SECONDS)
-    except Exception:
-        logger.warning("board cache unavailable", exc_info=True)
+        return draw()
+    if html is None:
+        html = draw()
+        try:
+            cache.set(key, html, BOARD_SECONDS)
+        except Exception:
+            logger.warning("board cache unavailable", exc_info=True)
+    return html
 
 
 def changed(**kwargs) -> None:

@@ -22,6 +22,7 @@ from tests.conftest import (
     CommittingClient,
     bind_two_factor,
     make_account,
+    next_totp_code,
 )
 
 pytestmark = pytest.mark.django_db
@@ -632,7 +633,7 @@ def test_a_helpdesk_reset_ends_the_accounts_sessions_and_binding_is_asked_at_onc
     bound_with_codes(reviewer)
     client = CommittingClient()
     password_step(client, reviewer.username)
-    code_step(client, next_code(reviewer))
+    code_step(client, next_totp_code(reviewer))
     assert client.get("/me/").status_code == 200
     root = Account.objects.create_superuser("root", email="root@portal.example.tw", password="x")
     services.reset_two_factor(account=reviewer, actor=root)
@@ -657,7 +658,7 @@ def test_unbinding_keeps_this_session_and_ends_the_others(teacher):
     here, elsewhere = CommittingClient(), CommittingClient()
     for client in (here, elsewhere):
         password_step(client, teacher.username)
-        code_step(client, next_code(teacher))
+        code_step(client, next_totp_code(teacher))
     here.post(SETUP, {"action": "disable", "password": GOOD_PASSWORD})
     assert here.get("/me/").status_code == 200
     assert elsewhere.get("/me/").status_code == 302
@@ -712,9 +713,3 @@ def test_a_secret_shown_long_ago_is_not_offered_again(teacher):
         assert shown_secret(signed_in_client(teacher).get(SETUP)) == first
     with time_machine.travel(NOON + timedelta(minutes=31), tick=False):
         assert shown_secret(signed_in_client(teacher).get(SETUP)) != first
-
-
-def next_code(account) -> str:
-    from tests.conftest import next_totp_code
-
-    return next_totp_code(account)

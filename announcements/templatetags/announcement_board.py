@@ -45,15 +45,15 @@ def home_board(context):
     cache unavailable the board is drawn as before."""
     user = context.get("user") or getattr(context.get("request"), "user", None)
     audience = "member" if user is not None and user.is_authenticated else "guest"
-    key = board_cache.key(audience, get_language())
-    html = board_cache.get(key)
-    if html is None:
-        html = render_to_string(
+    html = board_cache.board_html(
+        audience,
+        get_language(),
+        lambda: render_to_string(
             "partials/_announcements_board.html",
             {"board": _home_page(user)},
             request=context.get("request"),
-        )
-        board_cache.set(key, html)
+        ),
+    )
     return mark_safe(html)  # noqa: S308 -- our own template's output
 
 
