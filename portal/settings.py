@@ -85,12 +85,14 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
             ],
+            "libraries": {"portal": "portal.templatetags"},
         },
     },
 ]
 
-# Widgets render with the project's templates too (the captcha widget lives in templates/).
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+# Widgets render with the project's templates too (the captcha widget lives in templates/);
+# plain <input> widgets are drawn in Python, with the same markup (portal/forms.py).
+FORM_RENDERER = "portal.forms.PortalFormRenderer"
 
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
@@ -116,7 +118,7 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.cache.PortalRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
