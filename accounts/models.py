@@ -123,6 +123,8 @@ class Account(AbstractBaseUser, PermissionsMixin):
         ]
         indexes = [
             models.Index(fields=["unit", "state"], name="account_unit_state"),
+            # The holder's list: a unit's accounts in name order, a page at a time.
+            models.Index(fields=["unit", "username"], name="account_unit_username"),
             models.Index(Lower("email"), name="account_email_lower"),
         ]
         permissions = [("unlock_account", _("可解除帳號鎖定"))]

@@ -13,7 +13,9 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -644,7 +646,11 @@ def _holder_accounts(holder, params):
     query = (params.get("q") or "").strip()
     if query:
         accounts = accounts.filter(
-            Q(username__icontains=query) | Q(full_name__icontains=query) | Q(email__icontains=query)
+            # Login names are lower case (a database constraint), so they need no UPPER() on
+            # every row; names and addresses keep their case and are matched without it.
+            Q(username__contains=query.lower())
+            | Q(full_name__icontains=query)
+            | Q(email__icontains=query)
         )
     if params.get("state") in Account.State.values:
         accounts = accounts.filter(state=params["state"])
@@ -653,21 +659,38 @@ def _holder_accounts(holder, params):
     return accounts
 
 
+def _list_page(accounts, number, *, filtered: bool):
+    """A page of the holder's list. A filtered list asks for one row more than a page first:
+    when that is all there is (a search's usual answer), it is counted in memory instead of
+    by a second pass of the filter over the unit."""
+    if filtered and number in (None, "", "1"):
+        first = list(accounts[: PAGE_SIZE + 1])
+        if len(first) <= PAGE_SIZE:
+            return Paginator(first, PAGE_SIZE).get_page(1)
+    return Paginator(accounts, PAGE_SIZE).get_page(number)
+
+
 def _local_minute(moment) -> str:
     local = timezone.localtime(moment)
     return f"{local:%Y-%m-%d %H:%M}"
 
 
-LIST_COLUMNS = ["id", "unit_id", "username", "full_name", "office", "title", "state", "role"]
+# The holder's list reads these columns as plain tuples: no model per row.
+LIST_COLUMNS = ("id", "username", "full_name", "office", "title", "state", "role", "last_login")
+LIST_ROW = (
+    '<tr><td><a href="{}">{}</a>{}</td><td>{}</td><td>{}／{}</td>'
+    '<td><span class="state state--{}">{}</span></td><td>{}</td><td>{}</td></tr>'
+)
 
 
-def _account_rows(accounts, stations):
-    """One row per account with its stations and whether each was consented to. Grants and
-    consents come as plain tuples in two queries (no model per grant: a page of 50 teachers
-    with a dozen stations each would build hundreds), matched to the station list in memory."""
+def _account_rows(accounts, stations) -> list[SafeString]:
+    """The list's table rows, drawn here rather than in the template: fifty rows of a dozen
+    cells and station chips were two thirds of the page's time as template nodes.
+
+    Accounts come as tuples of LIST_COLUMNS; grants and consents as tuples in two queries,
+    matched to the station list in memory. Each station's two chips are drawn once."""
     accounts = list(accounts)
-    ids = [account.pk for account in accounts]
-    by_id = {station.pk: station for station in stations}
+    ids = [row[0] for row in accounts]
     fields = {station.pk: station.field_list for station in stations}
     granted: dict[int, list] = {}
     for account_id, station_id in StationGrant.objects.filter(account_id__in=ids).values_list(
@@ -682,23 +705,36 @@ def _account_rows(accounts, stations):
         if ordered_fields(consent_fields) == fields.get(station_id)
     }
     position = {station.pk: index for index, station in enumerate(stations)}
+    chip = {}
+    for station in stations:
+        chip[station.pk, True] = format_html(
+            '<span class="chip chip--ok">{} ✓</span>', station.name
+        )
+        chip[station.pk, False] = format_html('<span class="chip">{} …</span>', station.name)
     link = reverse("accounts:manage-account", args=["-"])[:-2]  # "/manage/accounts/"
-    state_labels = {value: str(label) for value, label in Account.State.choices}
+    states = {value: str(label) for value, label in Account.State.choices}
+    main_badge = format_html(' <span class="badge">{}</span>', _("主帳號"))
+    no_stations = mark_safe('<span class="muted">—</span>')
+    never = format_html('<span class="muted">{}</span>', _("未曾登入"))
     rows = []
-    for account in accounts:
-        station_ids = sorted(granted.get(account.pk, []), key=position.__getitem__)
-        last_login = account.last_login
+    for pk, username, full_name, office, title, state, role, last_login in accounts:
+        station_ids = sorted(granted.get(pk, []), key=position.__getitem__)
+        # Every piece joined here was made by format_html above.
+        chips = mark_safe("".join(chip[sid, (pk, sid) in consented] for sid in station_ids))  # noqa: S308
         rows.append(
-            {
-                "account": account,
-                "link": f"{link}{quote(account.username)}/",
-                "state": state_labels[account.state],
-                "last_login": _local_minute(last_login) if last_login else "",
-                "stations": [
-                    {"station": by_id[sid], "consented": (account.pk, sid) in consented}
-                    for sid in station_ids
-                ],
-            }
+            format_html(
+                LIST_ROW,
+                link + quote(username) + "/",
+                username,
+                main_badge if role == Account.Role.MAIN else "",
+                full_name,
+                office,
+                title,
+                state,
+                states[state],
+                chips or no_stations,
+                _local_minute(last_login) if last_login else never,
+            )
         )
     return rows
 
@@ -707,8 +743,9 @@ def _account_rows(accounts, stations):
 @never_cache
 @require_GET
 def manage_accounts(request):
-    accounts = _holder_accounts(request.user, request.GET).only(*LIST_COLUMNS, "last_login")
-    page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
+    accounts = _holder_accounts(request.user, request.GET).values_list(*LIST_COLUMNS)
+    filtered = any(request.GET.get(name) for name in ("q", "state", "station"))
+    page = _list_page(accounts, request.GET.get("page"), filtered=filtered)
     filters = request.GET.copy()
     filters.pop("page", None)
     stations = list(Station.objects.order_by("order", "name"))

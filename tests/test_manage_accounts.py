@@ -110,6 +110,36 @@ def test_the_list_searches_and_filters(holder_in, holder, teacher, stats):
     assert "010300_teacher01" in granted and "010300_teacher02" not in granted
 
 
+def test_the_list_finds_a_login_name_typed_in_capitals(holder_in, teacher):
+    page = holder_in.get("/manage/accounts/", {"q": "010300_TEACHER"}).content.decode()
+    assert "010300_teacher01" in page
+
+
+def test_the_list_escapes_what_people_typed_and_marks_the_main_account(holder_in, school):
+    make_account(school, "teacher05", full_name="<script>alert(1)</script>", office="A&B")
+    page = holder_in.get("/manage/accounts/").content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "A&amp;B／" in page
+    assert (
+        '<a href="/manage/accounts/010300_admin01/">010300_admin01</a> '
+        '<span class="badge">主帳號</span>' in page
+    )
+
+
+def test_a_short_search_is_counted_without_a_second_pass(holder_in, holder, teacher):
+    holder_in.get("/manage/accounts/", {"q": "teacher"})
+    with CaptureQueriesContext(connection) as search:
+        page = holder_in.get("/manage/accounts/", {"q": "teacher"}).content.decode()
+    assert "010300_teacher01" in page
+    assert not [query for query in search if "COUNT(" in query["sql"].upper()]
+    for index in range(55):
+        make_account(holder.unit, f"t{index:02d}", password=None)
+    long = holder_in.get("/manage/accounts/", {"q": "010300_t"}).content.decode()
+    assert "第 1 / 2 頁（共 56 個帳號）" in long  # 55 + teacher01
+    second = holder_in.get("/manage/accounts/", {"q": "010300_t", "page": 2}).content.decode()
+    assert "010300_teacher01" in second
+
+
 def test_the_list_is_paginated(holder_in, holder):
     for index in range(55):
         make_account(holder.unit, f"t{index:02d}", password=None)
