@@ -165,6 +165,13 @@ def test_a_success_resets_only_that_names_count_however_it_was_typed(client, hol
     assert AccessAttempt.objects.filter(username="010300_teacher01").exists()
 
 
+def test_a_success_without_failures_has_nothing_to_reset(client, holder):
+    with CaptureQueriesContext(connection) as queries:
+        assert sign_in(client, "010300_admin01", GOOD_PASSWORD).status_code == 302
+    deletes = [q["sql"] for q in queries if q["sql"].startswith('DELETE FROM "axes_accessattempt"')]
+    assert deletes == []
+
+
 def test_expired_attempts_are_swept_at_the_next_failure(client, holder, teacher):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
