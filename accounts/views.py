@@ -38,6 +38,7 @@ from accounts.forms import (
     TransferForm,
     TwoFactorCodeForm,
 )
+from accounts.guest_home import guest_home
 from accounts.lockout import lock_state
 from accounts.models import Account, SecurityEvent
 from accounts.throttles import address_throttled, key_throttled, render_throttled
@@ -121,7 +122,10 @@ def home(request):
     if request.user.is_authenticated:
         stations = Station.objects.granted_to(request.user)
         return render(request, "accounts/home_member.html", {"stations": stations})
-    return render(request, "home.html", {"form": SignInForm(initial=_prefill(request)), "next": ""})
+    initial = _prefill(request)
+    if initial:  # the name of the account just made or looked up, typed in for them
+        return render(request, "home.html", {"form": SignInForm(initial=initial), "next": ""})
+    return guest_home(request, "home.html", lambda: {"form": SignInForm(), "next": ""})
 
 
 def _prefill(request):

@@ -15,7 +15,9 @@ VERSION_KEY = "announcements:board:version"
 BOARD_SECONDS = 300
 
 
-def _version() -> str:
+def current_version() -> str:
+    """The board's version: it moves at every change of an announcement or a station. Raises
+    the cache backend's error when the cache is unreachable."""
     version = cache.get(VERSION_KEY)
     if version is None:
         version = secrets.token_hex(4)
@@ -26,7 +28,7 @@ def _version() -> str:
 def board_html(audience: str, language: str, draw) -> str:
     """The board for this audience and language: from the cache, or ``draw()`` and keep it."""
     try:
-        key = f"announcements:board:{_version()}:{audience}:{language}"
+        key = f"announcements:board:{current_version()}:{audience}:{language}"
         html = cache.get(key)
     except Exception:  # the cache backend's own connection errors
         logger.warning("board cache unavailable", exc_info=True)

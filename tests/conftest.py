@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.test import Client, TestCase
 from django.utils import timezone
 
+from accounts import guest_home
 from accounts.models import Account, TwoFactorDevice, normalize_login_name
 from accounts.services import (
     PASSWORD_CHANGE_REQUIRED,
@@ -69,8 +70,10 @@ def real_captcha(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    """Rate-limit counters live in the cache (Redis in CI): every test starts from zero."""
+    """Rate-limit counters live in the cache (Redis in CI): every test starts from zero, and
+    without a guest page kept drawn by an earlier test."""
     cache.clear()
+    guest_home.forget()
     yield
 
 

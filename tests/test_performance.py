@@ -2,17 +2,24 @@
 markup, and the Redis cache keeps one client. (The figures themselves are in bench/.)"""
 
 import os
+import re
 
 import pytest
+from captcha.models import CaptchaStore
 from django import forms
+from django.db import connection
 from django.forms.renderers import TemplatesSetting
+from django.test import Client, TestCase
+from django.test.utils import CaptureQueriesContext
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy
 
 from accounts.forms import SignInForm, captcha_field
+from announcements import services
 from portal.cache import PortalRedisCache
 from portal.forms import PortalFormRenderer
 from portal.templatetags import widget_html
+from tests.conftest import GOOD_PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +103,73 @@ def test_the_redis_cache_still_stores_and_reads():
     assert cache.incr("portal-test-key-n") == 2  # the rate limits count this way
     cache.delete_many(["portal-test-key", "portal-test-key-n"])
     assert cache.get("portal-test-key") is None
+
+
+# --- The guest home page, kept drawn (accounts/guest_home.py) --------------------------------
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+CAPTCHA_KEY = re.compile(r'name="captcha_0" value="([0-9a-f]{40})"')
+
+
+def guest_view(client=None):
+    client = client or Client(enforce_csrf_checks=True)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/")
+    assert response.status_code == 200
+    return client, response.content.decode(), queries
+
+
+def test_every_guest_gets_the_kept_page_with_a_token_and_captcha_of_their_own(holder):
+    _, first, _ = guest_view()
+    guest, second, queries = guest_view()
+    assert [q["sql"].split()[0] for q in queries] == ["INSERT"]  # the new captcha, nothing else
+    tokens = TOKEN.findall(second)
+    assert len(tokens) == 2 and tokens[0] == tokens[1]  # sign-in and language forms
+    assert tokens[0] != TOKEN.findall(first)[0]
+    key = CAPTCHA_KEY.findall(second)[0]
+    assert key != CAPTCHA_KEY.findall(first)[0]
+    assert f"/captcha/image/{key}/" in second
+    assert CaptchaStore.objects.filter(hashkey=key).exists()
+    anonymised = TOKEN.sub("T", CAPTCHA_KEY.sub("K", first)).replace(
+        CAPTCHA_KEY.findall(first)[0], "K"
+    )
+    assert TOKEN.sub("T", CAPTCHA_KEY.sub("K", second)).replace(key, "K") == anonymised
+    # The copy's token and captcha are the real ones: this guest signs in with them.
+    response = guest.post(
+        "/login/",
+        {
+            "csrfmiddlewaretoken": tokens[0],
+            "username": "010300_admin01",
+            "password": GOOD_PASSWORD,
+            "captcha_0": key,
+            "captcha_1": "PASSED",
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_a_guest_with_a_message_or_a_query_string_gets_a_page_of_their_own(holder):
+    guest_view()
+    client = Client()
+    assert sign_in(client, "010300_admin01", GOOD_PASSWORD).status_code == 302
+    session = client.session  # then 60 minutes without a request
+    session["last_seen"] -= 60 * 60
+    session.save()
+    assert "已閒置超過" in client.get("/").content.decode()  # the message, on the guest page
+    _, again, _ = guest_view(client)
+    assert "已閒置超過" not in again  # shown once, and not kept for anyone else
+    _, other, _ = guest_view()
+    assert "已閒置超過" not in other
+    page = Client().get("/?from=manual").content.decode()
+    assert 'name="next" type="hidden" value="/?from=manual"' in page
+
+
+def test_the_kept_page_follows_the_language_and_the_board(holder):
+    guest_view()
+    english = Client()
+    english.cookies["django_language"] = "en"
+    assert 'lang="en"' in english.get("/").content.decode()
+    assert 'lang="zh-Hant-TW"' in guest_view()[1]
+    with TestCase.captureOnCommitCallbacks(execute=True):  # committed, as in a request
+        services.create_announcement(title="新的公告", body="內文", audience="guest", actor=None)
+    assert "新的公告" in guest_view()[1]

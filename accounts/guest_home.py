@@ -1,0 +1,87 @@
+"""The guest home page, kept drawn (issue 8).
+
+This is the page thousands of teachers open to sign in each morning, and it is the same for
+every guest but for two values: the CSRF token and the captcha. So it is drawn once per
+process, language and announcement-board version; each request then gets a copy with its
+own CSRF token and a new captcha put in place of the ones of that drawing. Both are long
+random strings (64 and 40 characters) that occur nowhere else on the page.
+
+Kept in the process's memory, not in Redis: a deploy starts new processes, so a page drawn
+with an older release's templates or static file names is never served. A page expires with
+the board (BOARD_SECONDS) and is dropped when the board's version moves, so a new
+announcement shows at once. A guest with something of their own to show (a message, a
+prefilled login name, a query string) gets the page drawn for them as before, and so does
+everyone while the cache is unreachable.
+"""
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+from captcha.models import CaptchaStore
+from django.contrib import messages
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.utils.translation import get_language
+
+from announcements import board_cache
+
+logger = logging.getLogger(__name__)
+
+CAPTCHA_KEY = re.compile(r'name="captcha_0" value="([0-9a-f]{40})"')
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    html: str
+    token: str
+    captcha_key: str
+    expires: float
+
+
+_pages: dict[tuple[str, str], _Drawn] = {}
+
+
+def guest_home(request, template_name: str, context) -> HttpResponse:
+    """The page of ``template_name`` for a guest with nothing of their own on it: a copy of
+    the kept drawing when there is one, else drawn now and kept. ``context()`` gives the
+    template's context, called only when the page is drawn."""
+    if request.get_full_path() != request.path or len(messages.get_messages(request)):
+        return render(request, template_name, context())
+    try:
+        version = board_cache.current_version()
+    except Exception:  # the cache backend's own connection errors
+        logger.warning("board cache unavailable: guest page drawn", exc_info=True)
+        return render(request, template_name, context())
+    key = (get_language(), version)
+    drawn = _pages.get(key)
+    if drawn is None or drawn.expires < time.monotonic():
+        return _draw_and_keep(request, template_name, context, key)
+    html = drawn.html.replace(drawn.token, get_token(request)).replace(
+        drawn.captcha_key, CaptchaStore.generate_key()
+    )
+    return HttpResponse(html)
+
+
+def _draw_and_keep(request, template_name, context, key) -> HttpResponse:
+    token = get_token(request)
+    response = render(request, template_name, {**context(), "csrf_token": token})
+    html = response.content.decode()
+    found = CAPTCHA_KEY.findall(html)
+    if len(found) == 1 and token in html:
+        for other in [page for page in _pages if page[1] != key[1]]:
+            _pages.pop(other, None)  # an older board's pages
+        _pages[key] = _Drawn(
+            html=html,
+            token=token,
+            captcha_key=found[0],
+            expires=time.monotonic() + board_cache.BOARD_SECONDS,
+        )
+    return response
+
+
+def forget() -> None:
+    """Drop every kept page (tests; the board's version moves on its own in production)."""
+    _pages.clear()
