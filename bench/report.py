@@ -156,6 +156,7 @@ def table(directory: Path) -> str:
     out.append("")
     out.append(
         f"{info['date']}; {cores} cores ({info['cpu']}), {info['memory']} memory; "
+        f"{info.get('interpreter', 'CPython')}; "
         f"gunicorn {info['workers']} sync workers, 1 Celery worker (2 processes), "
         f"PostgreSQL, Redis and wrk on the same machine; {info['seconds']} s per scenario "
         f"after a warm-up; {info['units']} units. `bench/run` at commit {info['commit']}"
