@@ -125,6 +125,13 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Template fragments that are a pure function of the values they are keyed on ({% cache %}
+# with those values), in each process's memory: never stale, gone at the next deploy.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+    "OPTIONS": {"MAX_ENTRIES": 10000},
+}
 # Sessions live in the database only: with Redis down people can still sign in.
 SESSION_ENGINE = "accounts.sessions"
 

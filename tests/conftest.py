@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from captcha.conf import settings as captcha_settings
 from django.contrib.auth.models import Group
 from django.core import mail
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.test import Client, TestCase
 from django.utils import timezone
 
@@ -73,6 +73,7 @@ def empty_cache():
     """Rate-limit counters live in the cache (Redis in CI): every test starts from zero, and
     without a guest page kept drawn by an earlier test."""
     cache.clear()
+    caches["fragments"].clear()
     guest_home.forget()
     yield
 

@@ -622,6 +622,7 @@ def test_a_renamed_station_shows_on_the_next_home_view(client, capital):
 def test_the_home_page_works_while_the_cache_is_down(client, settings):
     announce("快取故障時")
     settings.CACHES = {
+        **settings.CACHES,  # the fragments' cache is each process's own memory
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens there

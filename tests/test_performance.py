@@ -173,3 +173,26 @@ def test_the_kept_page_follows_the_language_and_the_board(holder):
     with TestCase.captureOnCommitCallbacks(execute=True):  # committed, as in a request
         services.create_announcement(title="新的公告", body="內文", audience="guest", actor=None)
     assert "新的公告" in guest_view()[1]
+
+
+# --- Fragments kept drawn per value (CACHES["fragments"]) ------------------------------------
+
+
+def account_card(page: str) -> str:
+    return page[page.index('id="me-title"') : page.index("</section>", page.index('id="me-title"'))]
+
+
+def test_the_home_pages_account_card_follows_every_change_at_once(client, teacher, holder):
+    assert sign_in(client, "010300_teacher01", GOOD_PASSWORD).status_code == 302
+    before = account_card(client.get("/").content.decode())
+    assert "林志明" in before and "子帳號管理" not in before
+    changes = {"full_name": "林志明明", "office": "學務處", "title": "生輔組長", "phone": "02-7736"}
+    assert client.post("/me/", changes).status_code == 302
+    after = account_card(client.get("/").content.decode())
+    assert "<dd>林志明明</dd>" in after and "<dd>學務處</dd>" in after and "生輔組長" in after
+    other = Client()
+    assert sign_in(other, "010300_admin01", GOOD_PASSWORD).status_code == 302
+    card = account_card(other.get("/").content.decode())
+    assert "王小明" in card and "林志明" not in card and "子帳號管理" in card  # their own card
+    other.cookies["django_language"] = "en"
+    assert "Sub-account" in account_card(other.get("/").content.decode())
