@@ -627,7 +627,7 @@ def test_the_home_page_works_while_the_cache_is_down(client, settings):
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens there
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
+        },
     }
     response = client.get("/")
     assert response.status_code == 200

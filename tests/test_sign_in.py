@@ -348,7 +348,7 @@ def test_people_can_still_sign_in_when_redis_is_down(client, holder, settings):
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
+        },
     }
     assert sign_in(client, "010300_admin01", GOOD_PASSWORD).status_code == 302
     assert "王小明您好" in client.get("/").content.decode()
