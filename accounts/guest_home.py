@@ -41,7 +41,7 @@ class _Drawn:
     expires: float
 
 
-_pages: dict[tuple[str, str], _Drawn] = {}
+_pages: dict[tuple[str, str, str], _Drawn] = {}  # (template, language, board version)
 
 
 def guest_home(request, template_name: str, context) -> HttpResponse:
@@ -55,7 +55,7 @@ def guest_home(request, template_name: str, context) -> HttpResponse:
     except Exception:  # the cache backend's own connection errors
         logger.warning("board cache unavailable: guest page drawn", exc_info=True)
         return render(request, template_name, context())
-    key = (get_language(), version)
+    key = (template_name, get_language(), version)
     drawn = _pages.get(key)
     if drawn is None or drawn.expires < time.monotonic():
         return _draw_and_keep(request, template_name, context, key)
@@ -71,7 +71,7 @@ def _draw_and_keep(request, template_name, context, key) -> HttpResponse:
     html = response.content.decode()
     found = CAPTCHA_KEY.findall(html)
     if len(found) == 1 and token in html:
-        for other in [page for page in _pages if page[1] != key[1]]:
+        for other in [page for page in _pages if page[2] != key[2]]:
             _pages.pop(other, None)  # an older board's pages
         _pages[key] = _Drawn(
             html=html,
