@@ -3,6 +3,8 @@
 import pytest
 from django.core.management import call_command
 
+from tests.conftest import GOOD_PASSWORD, sign_in
+
 pytestmark = pytest.mark.django_db
 
 
@@ -32,3 +34,12 @@ def test_error_messages_are_translated_too(client):
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     page = client.post("/login/", {"username": "", "password": ""}).content.decode()
     assert "請輸入帳號" not in page
+
+
+def test_the_home_pages_edit_profile_button_is_an_action_in_english(client, teacher):
+    """The same Chinese words name the button and the security event; English needs two."""
+    assert sign_in(client, "010300_teacher01", GOOD_PASSWORD).status_code == 302
+    client.cookies["django_language"] = "en"
+    page = client.get("/").content.decode()
+    assert 'href="/me/">Edit profile</a>' in page
+    assert "Profile changed" not in page
