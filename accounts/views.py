@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, Q
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -667,11 +667,13 @@ def _list_page(accounts, number, *, filtered: bool):
     """A page of the holder's list. A filtered list asks for one row more than a page first:
     when that is all there is (a search's usual answer), it is counted in memory instead of
     by a second pass of the filter over the unit."""
+    paginator = Paginator(accounts, PAGE_SIZE)
     if filtered and number in (None, "", "1"):
         first = list(accounts[: PAGE_SIZE + 1])
         if len(first) <= PAGE_SIZE:
             return Paginator(first, PAGE_SIZE).get_page(1)
-    return Paginator(accounts, PAGE_SIZE).get_page(number)
+        return Page(first[:PAGE_SIZE], 1, paginator)  # rows at hand; only the count is left
+    return paginator.get_page(number)
 
 
 def _local_minute(moment) -> str:

@@ -1,15 +1,15 @@
-"""Template filters of the project (registered as the "portal" library in settings)."""
+"""Template tags of the project (registered as the "portal" library in settings)."""
 
 from django import template
-
-from portal.forms import PLAIN_INPUT_TEMPLATES, input_html
+from django.forms.renderers import get_default_renderer
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
 
-@register.simple_tag(takes_context=False)
+@register.simple_tag
 def widget_html(widget: dict):
-    """A sub-widget (of a MultiWidget's template context) drawn as its template would."""
-    if widget["template_name"] in PLAIN_INPUT_TEMPLATES:
-        return input_html(widget)
-    return template.loader.render_to_string(widget["template_name"], {"widget": widget})
+    """A sub-widget (of a MultiWidget's template context) drawn by the form renderer, as
+    Django's Widget.render does (plain inputs by portal.forms.input_html)."""
+    html = get_default_renderer().render(widget["template_name"], {"widget": widget})
+    return mark_safe(html)  # noqa: S308 (the renderer's own output, as in Widget._render)
