@@ -23,8 +23,9 @@ run: install
 	$(RUN_ENV) $(UV) run --frozen python manage.py demo
 	$(RUN_ENV) $(UV) run --frozen python manage.py runserver $(HOST):$(PORT)
 
+# make test ARGS='-k lockout' passes arguments on to pytest.
 test: install
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest $(ARGS)
 
 lint: install
 	$(UV) run --frozen ruff check .

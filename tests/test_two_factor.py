@@ -4,6 +4,7 @@ helpdesk's reset, and the lockout shared with the password. Time is frozen where
 is typed, so "the code the phone shows" is exact."""
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pyotp
@@ -30,8 +31,10 @@ pytestmark = pytest.mark.django_db
 WRONG = "Wrong#Password-99x"
 CODE_STEP = "/login/two-factor/"
 SETUP = "/me/two-factor/"
-# A moment in the middle of a 30-second step, so one step before and after are well defined.
-NOON = datetime(2026, 11, 23, 4, 0, 15, tzinfo=UTC)
+# A moment of today's run in the middle of a 30-second step (so one step before and after are
+# well defined), a little before now: checks made after a frozen block still fall inside the
+# session's lifetime, whatever the day the suite runs.
+MOMENT = datetime.fromtimestamp((int(time.time()) - 600) // 30 * 30 + 15, tz=UTC)
 Kind = SecurityEvent.Kind
 TWO_FACTOR_PENDING_KEY = "two_factor_pending"
 
@@ -111,7 +114,7 @@ def test_the_secret_is_stored_encrypted_with_the_configured_key(teacher):
 
 def test_a_wrong_code_does_not_bind_and_says_what_to_check(teacher):
     client = signed_in_client(teacher)
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         secret = shown_secret(client.get(SETUP))
         wrong = str((int(totp(secret).now()) + 1) % 1_000_000).zfill(6)
         response = client.post(SETUP, {"code": wrong})
@@ -124,7 +127,7 @@ def test_a_wrong_code_does_not_bind_and_says_what_to_check(teacher):
 
 def test_binding_with_the_current_code_shows_ten_recovery_codes_once_and_stores_hashes(teacher):
     client = signed_in_client(teacher)
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         secret = shown_secret(client.get(SETUP))
         response = client.post(SETUP, {"code": totp(secret).now()}, follow=True)
     assert response.redirect_chain == [("/me/two-factor/recovery-codes/", 302)]
@@ -134,7 +137,7 @@ def test_binding_with_the_current_code_shows_ten_recovery_codes_once_and_stores_
     assert stored == {two_factor.recovery_code_hash(teacher.pk, code) for code in codes}
     assert not stored & {hash_secret(code.replace("-", "")) for code in codes}
     device = Account.objects.get(pk=teacher.pk).two_factor_device
-    assert device is not None and device.confirmed_at == NOON
+    assert device is not None and device.confirmed_at == MOMENT
 
     event = SecurityEvent.objects.get(kind=Kind.TWO_FACTOR_ENABLED)
     assert event.account == teacher and event.actor == teacher
@@ -151,7 +154,7 @@ def test_binding_with_the_current_code_shows_ten_recovery_codes_once_and_stores_
 
 def test_the_code_used_to_bind_cannot_sign_in_again(teacher):
     client = signed_in_client(teacher)
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         secret = shown_secret(client.get(SETUP))
         code = totp(secret).now()
         client.post(SETUP, {"code": code})
@@ -166,9 +169,9 @@ def test_the_code_used_to_bind_cannot_sign_in_again(teacher):
 
 
 def test_the_password_alone_does_not_sign_in_an_account_with_two_factor(client, teacher):
-    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+    with time_machine.travel(MOMENT - timedelta(minutes=5), tick=False):
         bind_two_factor(teacher)
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         response = password_step(client, teacher.username, next="/me/")
         assert response.status_code == 302
         assert response.url == f"{CODE_STEP}?next=%2Fme%2F"
@@ -180,9 +183,9 @@ def test_the_password_alone_does_not_sign_in_an_account_with_two_factor(client, 
 
 
 def test_the_current_code_signs_in_and_keeps_where_the_person_was_going(client, teacher):
-    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+    with time_machine.travel(MOMENT - timedelta(minutes=5), tick=False):
         secret = bind_two_factor(teacher)
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         password_step(client, teacher.username)
         response = code_step(client, totp(secret).now(), path=CODE_STEP + "?next=/me/")
     assert response.status_code == 302 and response.url == "/me/"
@@ -193,23 +196,23 @@ def test_the_current_code_signs_in_and_keeps_where_the_person_was_going(client, 
 
 
 def test_a_code_from_one_step_before_or_after_is_accepted_but_not_two(teacher):
-    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+    with time_machine.travel(MOMENT - timedelta(minutes=5), tick=False):
         secret = bind_two_factor(teacher)
     for offset, accepted in ((-30, True), (30, True), (-60, False), (60, False)):
         client = CommittingClient()
-        with time_machine.travel(NOON, tick=False):
+        with time_machine.travel(MOMENT, tick=False):
             password_step(client, teacher.username)
-            code_step(client, totp(secret).at(NOON + timedelta(seconds=offset)))
+            code_step(client, totp(secret).at(MOMENT + timedelta(seconds=offset)))
         assert signed_in(client) is accepted, offset
         TwoFactorDevice.objects.filter(account=teacher).update(last_used_step=0)
         call_command("axes_reset", verbosity=0)
 
 
 def test_a_replayed_code_is_refused_even_within_its_30_seconds(teacher):
-    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+    with time_machine.travel(MOMENT - timedelta(minutes=5), tick=False):
         secret = bind_two_factor(teacher)
     first, second = CommittingClient(), CommittingClient()
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         code = totp(secret).now()
         password_step(first, teacher.username)
         assert code_step(first, code).status_code == 302
@@ -218,21 +221,21 @@ def test_a_replayed_code_is_refused_even_within_its_30_seconds(teacher):
     assert signed_in(first) and not signed_in(second)
     assert "每個驗證碼只能用一次" in response.content.decode()
     # An older code (the step before, still within the drift allowance) is refused too.
-    with time_machine.travel(NOON, tick=False):
-        response = code_step(second, totp(secret).at(NOON - timedelta(seconds=30)))
+    with time_machine.travel(MOMENT, tick=False):
+        response = code_step(second, totp(secret).at(MOMENT - timedelta(seconds=30)))
     assert not signed_in(second)
     # The next code works.
-    with time_machine.travel(NOON + timedelta(seconds=30), tick=False):
+    with time_machine.travel(MOMENT + timedelta(seconds=30), tick=False):
         code_step(second, totp(secret).now())
     assert signed_in(second)
 
 
 def test_the_code_step_expires_five_minutes_after_the_password(client, teacher):
-    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+    with time_machine.travel(MOMENT - timedelta(minutes=5), tick=False):
         secret = bind_two_factor(teacher)
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         password_step(client, teacher.username)
-    later = NOON + timedelta(minutes=5, seconds=1)
+    later = MOMENT + timedelta(minutes=5, seconds=1)
     with time_machine.travel(later, tick=False):
         response = code_step(client, totp(secret).now())
     assert response.status_code == 302 and response.url.startswith("/login/")
@@ -259,9 +262,9 @@ def test_a_wrong_password_for_a_two_factor_account_reads_like_any_other_failure(
 
 
 def test_a_disabled_account_cannot_finish_a_pending_code_step(client, teacher):
-    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+    with time_machine.travel(MOMENT - timedelta(minutes=5), tick=False):
         secret = bind_two_factor(teacher)
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         password_step(client, teacher.username)
         Account.objects.filter(pk=teacher.pk).update(state=Account.State.DISABLED)
         code_step(client, totp(secret).now())
@@ -272,9 +275,9 @@ def test_a_disabled_account_cannot_finish_a_pending_code_step(client, teacher):
 
 
 def test_three_wrong_codes_lock_the_account_like_three_wrong_passwords(client, teacher):
-    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+    with time_machine.travel(MOMENT - timedelta(minutes=5), tick=False):
         secret = bind_two_factor(teacher)
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         password_step(client, teacher.username)
         first = code_step(client, "000000")
         second = code_step(client, "111111")
@@ -296,9 +299,9 @@ def test_three_wrong_codes_lock_the_account_like_three_wrong_passwords(client, t
 
 
 def test_wrong_passwords_and_wrong_codes_add_up_to_one_count(client, teacher):
-    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+    with time_machine.travel(MOMENT - timedelta(minutes=5), tick=False):
         bind_two_factor(teacher)
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         password_step(client, teacher.username, WRONG)
         password_step(client, teacher.username, WRONG)
         password_step(client, teacher.username)
@@ -307,16 +310,16 @@ def test_wrong_passwords_and_wrong_codes_add_up_to_one_count(client, teacher):
 
 
 def test_the_lock_ends_after_fifteen_minutes_and_a_good_code_clears_the_count(client, teacher):
-    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+    with time_machine.travel(MOMENT - timedelta(minutes=5), tick=False):
         secret = bind_two_factor(teacher)
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         password_step(client, teacher.username)
         code_step(client, "000000")
         code_step(client, totp(secret).now())
     assert signed_in(client)
     # The earlier wrong code no longer counts: two more wrong codes do not lock.
     other = CommittingClient()
-    with time_machine.travel(NOON + timedelta(minutes=1), tick=False):
+    with time_machine.travel(MOMENT + timedelta(minutes=1), tick=False):
         password_step(other, teacher.username)
         code_step(other, "000000")
         response = code_step(other, "111111")
@@ -339,7 +342,7 @@ def bound_with_codes(account):
 def test_a_recovery_code_signs_in_once_and_the_account_is_told(client, teacher):
     _secret, codes = bound_with_codes(teacher)
     typed = " " + codes[0].upper().replace("-", " ") + " "  # as read out over the phone
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         password_step(client, teacher.username)
         response = code_step(client, typed)
     assert response.status_code == 302 and signed_in(client)
@@ -348,7 +351,7 @@ def test_a_recovery_code_signs_in_once_and_the_account_is_told(client, teacher):
     assert "復原碼已使用" in message.subject and "還剩 9 組" in message.body
 
     again = CommittingClient()
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         password_step(again, teacher.username)
         response = code_step(again, codes[0])
     assert not signed_in(again)
@@ -515,10 +518,10 @@ def test_a_teacher_cannot_reach_the_reset(teacher, other_holder):
 
 
 def test_a_password_reset_does_not_bypass_two_factor(client, teacher):
-    with time_machine.travel(NOON - timedelta(minutes=10), tick=False):
+    with time_machine.travel(MOMENT - timedelta(minutes=10), tick=False):
         secret = bind_two_factor(teacher)
     person = {"full_name": teacher.full_name, "username": teacher.username, "email": teacher.email}
-    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+    with time_machine.travel(MOMENT - timedelta(minutes=5), tick=False):
         client.post("/password/forgot/", {**person, **CAPTCHA_OK})
         code = re.search(r"\b[A-Z]{2}-(\d{8})\b", mail.outbox[-1].body).group(1)
         done = client.post(
@@ -531,7 +534,7 @@ def test_a_password_reset_does_not_bypass_two_factor(client, teacher):
             },
         )
         assert done.status_code == 302
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         response = password_step(client, teacher.username, OTHER_GOOD_PASSWORD)
         assert response.url.startswith(CODE_STEP)
         assert not signed_in(client)
@@ -567,11 +570,11 @@ def test_the_password_step_of_a_two_factor_account_is_logged(client, teacher):
 
 
 def test_a_code_step_opened_for_another_sign_in_counts_nothing(teacher, holder):
-    with time_machine.travel(NOON - timedelta(minutes=5), tick=False):
+    with time_machine.travel(MOMENT - timedelta(minutes=5), tick=False):
         teacher_secret = bind_two_factor(teacher)
         bind_two_factor(holder)
     client = CommittingClient()
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         password_step(client, teacher.username)  # tab 1 shows teacher's code step
         password_step(client, holder.username)  # tab 2 signs in the holder
         response = client.post(
@@ -707,9 +710,9 @@ def test_recovery_code_hashes_differ_between_accounts(teacher, holder):
 
 def test_a_secret_shown_long_ago_is_not_offered_again(teacher):
     client = signed_in_client(teacher)
-    with time_machine.travel(NOON, tick=False):
+    with time_machine.travel(MOMENT, tick=False):
         first = shown_secret(client.get(SETUP))
-    with time_machine.travel(NOON + timedelta(minutes=20), tick=False):
+    with time_machine.travel(MOMENT + timedelta(minutes=20), tick=False):
         assert shown_secret(signed_in_client(teacher).get(SETUP)) == first
-    with time_machine.travel(NOON + timedelta(minutes=31), tick=False):
+    with time_machine.travel(MOMENT + timedelta(minutes=31), tick=False):
         assert shown_secret(signed_in_client(teacher).get(SETUP)) != first
