@@ -5,16 +5,29 @@ station receives exactly the fields the account agreed to, and nothing else. A d
 account's tokens, and tokens whose grant or consent was withdrawn, stop working.
 """
 
+import base64
+import binascii
+import logging
+from urllib.parse import unquote_plus
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.http import urlencode
+from django.views.decorators.csrf import csrf_exempt
+from django_ratelimit.core import get_usage
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.oauth2_validators import OAuth2Validator
-from oauth2_provider.views import AuthorizationView
+from oauth2_provider.views import AuthorizationView, RevokeTokenView, TokenView, UserInfoView
 
+from portal.net import client_ip
 from stations import services
 from stations.models import ProfileField, Station
+
+logger = logging.getLogger(__name__)
 
 
 def claims_for(account, fields: list[str]) -> dict:
@@ -58,6 +71,11 @@ class StationValidator(OAuth2Validator):
         return valid and self._still_allowed(request.user, client)
 
     def validate_bearer_token(self, token, scopes, request):
+        # An access token counts only when it came in the Authorization header: oauthlib
+        # would otherwise take one from the query string or the form body (RFC 6750 §2.2,
+        # §2.3), where it ends up in access logs, proxies and browser history.
+        if not token or _bearer_in_header(request.headers) != token:
+            return False
         valid = super().validate_bearer_token(token, scopes, request)
         return valid and self._still_allowed(request.user, request.client)
 
@@ -121,3 +139,118 @@ def _error_to_station(credentials, error: str):
         params["state"] = credentials["state"]
     separator = "&" if "?" in credentials["redirect_uri"] else "?"
     return HttpResponseRedirect(f"{credentials['redirect_uri']}{separator}{urlencode(params)}")
+
+
+def _bearer_in_header(headers) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    parts = (headers.get("Authorization") or headers.get("HTTP_AUTHORIZATION") or "").split()
+    if len(parts) == 2 and parts[0].lower() == "bearer":
+        return parts[1]
+    return None
+
+
+@method_decorator(csrf_exempt, name="dispatch")  # as DOT's: stations post without a cookie
+class StationUserInfoView(UserInfoView):
+    """/o/userinfo/: the access token in the Authorization header only.
+
+    DOT's ``COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT`` guards only ``verify_request``;
+    userinfo goes through oauthlib, which also reads ``access_token`` from the query string
+    and the form body. A request that carries one there is refused before any token is
+    looked up, even with a header beside it (RFC 6750 §2: one method per request): 401,
+    ``WWW-Authenticate: Bearer`` without an error code (RFC 6750 §3.1, a request made with
+    an unsupported method is one without authentication), and a JSON body saying why.
+    """
+
+    def dispatch(self, request, *args, **kwargs):
+        if "access_token" in request.GET or "access_token" in request.POST:
+            response = JsonResponse(
+                {
+                    "error": "invalid_request",
+                    "error_description": "Send the access token in the Authorization "
+                    "header (Bearer), not in the query string or the body.",
+                },
+                status=401,
+            )
+            response["WWW-Authenticate"] = 'Bearer realm="portal"'
+            return response
+        return super().dispatch(request, *args, **kwargs)
+
+
+def _client_id_of(request) -> str:
+    """The client_id a token-endpoint request names: from HTTP Basic (client_secret_basic,
+    form-encoded per RFC 6749 §2.3.1) or the body (client_secret_post). Only read, never
+    trusted: it picks the counter, nothing else."""
+    auth = request.META.get("HTTP_AUTHORIZATION", "").split(None, 1)
+    if len(auth) == 2 and auth[0].lower() == "basic":
+        try:
+            decoded = base64.b64decode(auth[1], validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+        if ":" in decoded:
+            return unquote_plus(decoded.split(":", 1)[0])[:200]
+    return str(request.POST.get("client_id", ""))[:200]
+
+
+def _token_endpoint_limited(request) -> int | None:
+    """Count this request against the token endpoint's limits, per address and per client
+    (OIDC_TOKEN_RATE_PER_ADDRESS, OIDC_TOKEN_RATE_PER_CLIENT). Seconds to wait when over a
+    limit, None otherwise. Every request counts, since every one may cost an argon2 verify
+    of the client secret. With the cache (Redis) down nothing is counted, as elsewhere."""
+    counted = [("address", client_ip(request) or "unknown", settings.OIDC_TOKEN_RATE_PER_ADDRESS)]
+    client_id = _client_id_of(request)
+    if client_id:
+        counted.append(("client", client_id, settings.OIDC_TOKEN_RATE_PER_CLIENT))
+    wait = None
+    for kind, value, rate in counted:
+        try:
+            usage = get_usage(
+                request,
+                group=f"portal:oidc-token:{kind}",
+                key=lambda _group, _request, value=value: value,
+                rate=rate,
+                increment=True,
+            )
+        except Exception:  # the cache backend's own connection errors
+            logger.warning(
+                "rate-limit cache unavailable; token endpoint not counted", exc_info=True
+            )
+            continue
+        if usage and usage["should_limit"]:
+            wait = max(wait or 1, usage["time_left"])
+    return wait
+
+
+def _slow_down(wait: int):
+    """429 with an OAuth error body. ``slow_down`` is the registered token-endpoint error
+    for "you are asking too often" (RFC 8628 §3.5, in the OAuth Extensions Error
+    Registry); ``invalid_request`` would tell a station its request is malformed, sending
+    its developer after a bug that is not there. Retry-After says when to try again."""
+    response = JsonResponse(
+        {
+            "error": "slow_down",
+            "error_description": "Too many token requests; retry after the given seconds.",
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class ThrottledClientAuthMixin:
+    """The endpoints that check a client secret (an argon2 verify) count each request
+    per address and per client first, and refuse over the limit without checking it."""
+
+    def post(self, request, *args, **kwargs):
+        wait = _token_endpoint_limited(request)
+        if wait is not None:
+            return _slow_down(wait)
+        return super().post(request, *args, **kwargs)
+
+
+class StationTokenView(ThrottledClientAuthMixin, TokenView):
+    """/o/token/, rate-limited before the client secret is checked."""
+
+
+class StationRevokeTokenView(ThrottledClientAuthMixin, RevokeTokenView):
+    """/o/revoke_token/ checks the client secret too: same limits, same counters."""

@@ -5,19 +5,24 @@ account can register a client; clients exist only as stations made by administra
 from django.urls import path, re_path
 from oauth2_provider import views as oauth_views
 
-from stations.oidc import StationAuthorizationView
+from stations.oidc import (
+    StationAuthorizationView,
+    StationRevokeTokenView,
+    StationTokenView,
+    StationUserInfoView,
+)
 
 app_name = "oauth2_provider"
 
 urlpatterns = [
     path("authorize/", StationAuthorizationView.as_view(), name="authorize"),
-    path("token/", oauth_views.TokenView.as_view(), name="token"),
-    path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("token/", StationTokenView.as_view(), name="token"),
+    path("revoke_token/", StationRevokeTokenView.as_view(), name="revoke-token"),
     re_path(
         r"^\.well-known/openid-configuration/?$",
         oauth_views.ConnectDiscoveryInfoView.as_view(),
         name="oidc-connect-discovery-info",
     ),
     path(".well-known/jwks.json", oauth_views.JwksInfoView.as_view(), name="jwks-info"),
-    path("userinfo/", oauth_views.UserInfoView.as_view(), name="user-info"),
+    path("userinfo/", StationUserInfoView.as_view(), name="user-info"),
 ]

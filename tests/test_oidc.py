@@ -8,9 +8,12 @@ import secrets
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
+import time_machine
 from django.test import Client
+from django.utils import timezone
 from jwcrypto import jwk, jwt
 
+from accounts.hashers import PortalArgon2PasswordHasher
 from accounts.models import Account, SecurityEvent
 from stations import services
 from stations.models import Station
@@ -353,3 +356,137 @@ def test_only_the_authorize_endpoint_itself_may_follow_consent(teacher_in, teach
         "/stations/stats/consent/", {"decision": "allow", "next": "/o/authorize/../../admin/"}
     )
     assert response["Location"] == "https://stats.example.tw/"
+
+
+# --- The access token travels in the Authorization header only -----------------------------
+
+
+def test_userinfo_refuses_an_access_token_in_the_query_string(teacher_in, teacher, station):
+    grant_and_consent(teacher, station)
+    tokens, _claims = Station_(station, teacher_in).sign_in()
+    response = Client().get(f"/o/userinfo/?access_token={tokens['access_token']}")
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_request"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert "林志明" not in response.content.decode()
+    assert userinfo(tokens["access_token"]).json()["name"] == "林志明"  # the header works
+
+
+def test_userinfo_refuses_an_access_token_in_a_form_body(teacher_in, teacher, station):
+    grant_and_consent(teacher, station)
+    tokens, _claims = Station_(station, teacher_in).sign_in()
+    response = Client().post("/o/userinfo/", {"access_token": tokens["access_token"]})
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_request"
+    assert "林志明" not in response.content.decode()
+    posted = Client().post("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    assert posted.status_code == 200
+    assert posted.json()["name"] == "林志明"
+
+
+def test_userinfo_refuses_a_query_token_even_beside_a_header(teacher_in, teacher, station):
+    grant_and_consent(teacher, station)
+    tokens, _claims = Station_(station, teacher_in).sign_in()
+    response = Client().get(
+        f"/o/userinfo/?access_token={tokens['access_token']}",
+        HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}",
+    )
+    assert response.status_code == 401
+
+
+# --- /o/token/ is rate-limited before the client secret is checked --------------------------
+
+
+class CountingArgon2Hasher(PortalArgon2PasswordHasher):
+    """The project's hasher, counting its verifies: the client secret's check."""
+
+    verifies = 0
+
+    def verify(self, password, encoded):
+        CountingArgon2Hasher.verifies += 1
+        return super().verify(password, encoded)
+
+
+@pytest.fixture
+def counting_hasher(settings):
+    settings.PASSWORD_HASHERS = [
+        "tests.test_oidc.CountingArgon2Hasher" if "Argon2" in name else name
+        for name in settings.PASSWORD_HASHERS
+    ]
+    CountingArgon2Hasher.verifies = 0
+    return CountingArgon2Hasher
+
+
+def wrong_secret_exchange(station, address="198.51.100.20", client_id=None):
+    return Client(REMOTE_ADDR=address).post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": "no-such-code",
+            "redirect_uri": REDIRECT,
+            "code_verifier": secrets.token_urlsafe(48),
+            "client_id": client_id or station.client.client_id,
+            "client_secret": "wrong-secret",
+        },
+    )
+
+
+def test_over_the_per_client_limit_the_token_endpoint_refuses_without_checking_the_secret(
+    teacher_in, teacher, station, counting_hasher, settings
+):
+    settings.OIDC_TOKEN_RATE_PER_CLIENT = "4/m"
+    grant_and_consent(teacher, station)
+    relying_party = Station_(station, teacher_in)
+    with time_machine.travel(timezone.now(), tick=False):  # one rate window throughout
+        code = code_of(relying_party.authorize())
+        assert relying_party.token(code).status_code == 200  # an honest exchange, counted
+        for n in range(3):  # from three addresses: the client's counter is shared
+            assert wrong_secret_exchange(station, address=f"198.51.100.{n}").status_code == 401
+        assert counting_hasher.verifies == 4
+        refused = wrong_secret_exchange(station, address="198.51.100.9")
+        assert refused.status_code == 429
+        assert refused.json()["error"] == "slow_down"
+        assert int(refused["Retry-After"]) >= 1
+        assert counting_hasher.verifies == 4  # refused before the secret was checked
+        code = code_of(relying_party.authorize())
+        assert relying_party.token(code).status_code == 429  # until the window ends
+        assert counting_hasher.verifies == 4
+
+
+def test_over_the_per_address_limit_the_token_endpoint_refuses_any_client(
+    station, counting_hasher, settings
+):
+    settings.OIDC_TOKEN_RATE_PER_ADDRESS = "3/m"
+    other = Station(slug="other", name="另一編報站", entry_url="https://o.example.tw/")
+    other.save()
+    with time_machine.travel(timezone.now(), tick=False):
+        for _ in range(3):
+            assert wrong_secret_exchange(station).status_code == 401
+        refused = wrong_secret_exchange(other)  # another client, the same address
+        assert refused.status_code == 429
+        assert refused.json()["error"] == "slow_down"
+        assert counting_hasher.verifies == 3
+        assert wrong_secret_exchange(other, address="198.51.100.77").status_code == 401
+
+
+def test_a_client_id_in_http_basic_is_counted_as_the_client(station, counting_hasher, settings):
+    settings.OIDC_TOKEN_RATE_PER_CLIENT = "2/m"
+    basic = base64.b64encode(f"{station.client.client_id}:wrong-secret".encode()).decode()
+    data = {"grant_type": "authorization_code", "code": "x", "redirect_uri": REDIRECT}
+    with time_machine.travel(timezone.now(), tick=False):
+        for n in range(2):
+            response = Client(REMOTE_ADDR=f"198.51.100.{n}").post(
+                "/o/token/", data, HTTP_AUTHORIZATION=f"Basic {basic}"
+            )
+            assert response.status_code == 401
+        assert wrong_secret_exchange(station, address="198.51.100.5").status_code == 429
+        assert counting_hasher.verifies == 2
+
+
+def test_honest_exchanges_below_the_default_limits_all_succeed(teacher_in, teacher, station):
+    grant_and_consent(teacher, station)
+    relying_party = Station_(station, teacher_in)
+    with time_machine.travel(timezone.now(), tick=False):
+        for _ in range(5):  # a busy second at a station
+            code = code_of(relying_party.authorize())
+            assert relying_party.token(code).status_code == 200
