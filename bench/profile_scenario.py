@@ -163,7 +163,13 @@ def main():
         ("tottime", "own time", None, 15),
         # The project's own functions (and template tags) with the time under each: the
         # middleware chain and Django's handlers above the view are left out.
-        ("cumulative", "time under, project code", r"/work/main/(?!bench/)\w+/(?!middleware)", 25),
+        # (The checkout's own path: a work tree elsewhere than /work/main matched nothing.)
+        (
+            "cumulative",
+            "time under, project code",
+            re.escape(str(BASE_DIR)) + r"/(?!bench/)\w+/(?!middleware)",
+            25,
+        ),
         # Django and library internals: ORM, templates, sessions, auth, axes, captcha, psycopg.
         (
             "cumulative",
@@ -178,6 +184,8 @@ def main():
         printer.print_stats(*([pattern] if pattern else []), rows)
         text = buffer.getvalue().replace(str(BASE_DIR) + "/", "")
         text = re.sub(r"\S*site-packages/", "", text)
+        if "   ncalls" not in text:  # nothing matched the pattern
+            continue
         body = text[text.index("   ncalls") :]
         print(f"-- top functions by {title}")
         print(body.rstrip())
