@@ -193,13 +193,17 @@ def _client_id_of(request) -> str:
 
 def _token_endpoint_limited(request) -> int | None:
     """Count this request against the token endpoint's limits, per address and per client
-    (OIDC_TOKEN_RATE_PER_ADDRESS, OIDC_TOKEN_RATE_PER_CLIENT). Seconds to wait when over a
-    limit, None otherwise. Every request counts, since every one may cost an argon2 verify
-    of the client secret. With the cache (Redis) down nothing is counted, as elsewhere."""
-    counted = [("address", client_ip(request) or "unknown", settings.OIDC_TOKEN_RATE_PER_ADDRESS)]
+    from that address (OIDC_TOKEN_RATE_PER_ADDRESS, OIDC_TOKEN_RATE_PER_CLIENT). Seconds to
+    wait when over a limit, None otherwise. Every request counts, since every one may cost
+    an argon2 verify of the client secret. The client's counter is kept per address: a
+    client_id is no secret (it travels in every authorization URL), and a counter shared by
+    all addresses would let anyone who floods it stop a station's teachers from signing in.
+    With the cache (Redis) down nothing is counted, as elsewhere."""
+    address = client_ip(request) or "unknown"
+    counted = [("address", address, settings.OIDC_TOKEN_RATE_PER_ADDRESS)]
     client_id = _client_id_of(request)
     if client_id:
-        counted.append(("client", client_id, settings.OIDC_TOKEN_RATE_PER_CLIENT))
+        counted.append(("client", f"{client_id}|{address}", settings.OIDC_TOKEN_RATE_PER_CLIENT))
     wait = None
     for kind, value, rate in counted:
         try:
