@@ -20,7 +20,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/app/.venv \
     UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
-    UV_NO_CACHE=1
+    UV_NO_CACHE=1 \
+    # Every process of the image runs without debug (the settings' default too): with
+    # DEBUG=false it refuses to start without its own SECRET_KEY and keys.
+    DEBUG=false
 
 # flite speaks the captcha for the audio alternative ("語音播放驗證碼").
 RUN apt-get update && apt-get install -y --no-install-recommends flite \

@@ -1,9 +1,12 @@
 """Settings for the portal, read from the environment.
 
-With nothing set, the portal runs embedded: SQLite under var/, Celery tasks run eagerly
-in-process, mail is printed to the console and kept as .eml files under var/mail/.
-DATABASE_URL, REDIS_URL and EMAIL_URL switch to the real services; the README lists every
-variable. Parsing is strict: a boolean that is not a boolean stops the start-up.
+Secure by default: DEBUG is false unless set, and then the placeholder key and the keys made
+under var/ are refused, so a deployed process without its secrets does not start. `make run`,
+the test suite (tests/settings.py) and the demo set DEBUG=true; with that and nothing else
+the portal runs embedded: SQLite under var/, Celery tasks run eagerly in-process, mail is
+printed to the console and kept as .eml files under var/mail/. DATABASE_URL, REDIS_URL and
+EMAIL_URL switch to the real services; the README lists every variable. Parsing is strict: a
+boolean that is not a boolean stops the start-up.
 """
 
 import os
@@ -21,7 +24,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
 
 PLACEHOLDER_SECRET_KEY = "insecure-placeholder-for-the-embedded-default-only"
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: only `make run` and the test suite turn it on (issue 13).
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", PLACEHOLDER_SECRET_KEY)
 if not DEBUG and (SECRET_KEY == PLACEHOLDER_SECRET_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured(

@@ -31,6 +31,9 @@ CONFIGURATION = (
     "SECURE_HSTS_PRELOAD",
     "OIDC_RSA_PRIVATE_KEY",
     "DJANGO_ALLOW_ASYNC_UNSAFE",
+    # pytest-django exports tests.settings, which turns debug on: a case runs the real ones.
+    "DJANGO_SETTINGS_MODULE",
+    "TWO_FACTOR_ENCRYPTION_KEYS",
 )
 
 
@@ -57,6 +60,29 @@ def manage(tmp_path, *args, **overrides):
         timeout=120,
     )
     return finished.returncode, finished.stdout + finished.stderr
+
+
+def test_with_debug_unset_the_portal_refuses_the_placeholder_key(tmp_path):
+    code, output = manage(tmp_path, "check")
+
+    assert code != 0
+    assert "SECRET_KEY" in output
+
+
+def test_with_debug_unset_debug_is_off(tmp_path, signing_key):
+    code, output = manage(
+        tmp_path,
+        "shell",
+        "-c",
+        "from django.conf import settings; print('DEBUG is', settings.DEBUG)",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        ALLOWED_HOSTS="portal.example.tw",
+        OIDC_RSA_PRIVATE_KEY=signing_key,
+        TWO_FACTOR_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+    )
+
+    assert code == 0, output
+    assert "DEBUG is False" in output
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
