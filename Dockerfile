@@ -44,13 +44,15 @@ COPY . .
 # These variables exist only for this RUN step and are not kept in the image; the key is a
 # public dummy that is never used to sign anything. PORTAL_VAR_DIR points at a throwaway
 # directory because, without DATABASE_URL, the settings create the SQLite directory.
-# The OIDC signing key made here is thrown away with the step; the running portal takes
-# its own from OIDC_RSA_PRIVATE_KEY.
+# The OIDC signing key and the two-factor key made here are thrown away with the step; the
+# running portal takes its own from the environment.
 RUN DEBUG=false \
     SECRET_KEY=docker-build-only-dummy-secret-key-never-used-at-runtime-0000000 \
     ALLOWED_HOSTS=localhost \
     PORTAL_VAR_DIR=/tmp/build-var \
-    sh -c 'export OIDC_RSA_PRIVATE_KEY="$(python -c "from cryptography.hazmat.primitives.asymmetric import rsa; from cryptography.hazmat.primitives import serialization as s; print(rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode())")" \
+    RECOVERY_CODE_KEY=docker-build-only-dummy-recovery-code-key-never-used \
+    sh -c 'export TWO_FACTOR_ENCRYPTION_KEYS="$(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())")" \
+        && export OIDC_RSA_PRIVATE_KEY="$(python -c "from cryptography.hazmat.primitives.asymmetric import rsa; from cryptography.hazmat.primitives import serialization as s; print(rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode())")" \
         && python manage.py compile_translations \
         && python manage.py collectstatic --noinput \
         && rm -rf /tmp/build-var'

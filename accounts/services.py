@@ -417,9 +417,11 @@ def use_second_factor(*, account: Account, code: str, request=None) -> str | Non
     code_hash = two_factor.recovery_code_hash(account.pk, code)
     if code_hash is None:
         return None
+    # Codes made before the keyed hash are still stored in the old, unkeyed form.
+    hashes = [code_hash, two_factor.legacy_recovery_code_hash(account.pk, code)]
     with transaction.atomic():
         spent = RecoveryCode.objects.filter(
-            account=account, code_hash=code_hash, used_at=None
+            account=account, code_hash__in=hashes, used_at=None
         ).update(used_at=timezone.now())
         if not spent:
             return None

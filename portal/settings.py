@@ -10,6 +10,7 @@ boolean that is not a boolean stops the start-up.
 """
 
 import os
+import secrets
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -358,6 +359,26 @@ def _two_factor_keys() -> list[str]:
 
 
 TWO_FACTOR_ENCRYPTION_KEYS = _two_factor_keys()
+
+
+def _recovery_code_key() -> str:
+    """The HMAC key recovery codes are stored under: RECOVERY_CODE_KEY, 32 characters or more.
+    Changing it makes every unused recovery code stop working. The embedded default keeps
+    one under var/."""
+    key = env_str("RECOVERY_CODE_KEY")
+    if not key:
+        if not DEBUG:
+            raise ImproperlyConfigured(
+                "Set RECOVERY_CODE_KEY to a random value of at least 32 characters when "
+                'DEBUG=false (python -c "import secrets; print(secrets.token_urlsafe(32))").'
+            )
+        key = _generated_under_var("recovery-code-key", lambda: secrets.token_urlsafe(32).encode())
+    if len(key) < 32:
+        raise ImproperlyConfigured("RECOVERY_CODE_KEY must be at least 32 characters long.")
+    return key
+
+
+RECOVERY_CODE_KEY = _recovery_code_key()
 # Admin-side accounts and staff must bind two-factor at their next sign-in; this extends the
 # rule to every school's main-account holder.
 TWO_FACTOR_REQUIRED_FOR_MAIN_ACCOUNTS = env_bool("TWO_FACTOR_REQUIRED_FOR_MAIN_ACCOUNTS", False)
