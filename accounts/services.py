@@ -1048,35 +1048,44 @@ def check_password_reset_code(
     *, flow: ResetFlow, code: str, request=None
 ) -> PasswordResetCode | None:
     """The usable code row when ``code`` is right. A wrong code counts one of the 5 tries
-    (committed even though the caller will refuse the form); None otherwise."""
-    account = (
-        Account.objects.select_related("unit")
-        .filter(username=flow.username, state=Account.State.ACTIVE)
-        .first()
-    )
-    if account is None:
-        return None
+    (committed even though the caller will refuse the form); None otherwise. A wrong code
+    costs the same queries whether or not this session's step 1 matched (no code, someone
+    else's code, a dead one): the step-2 page is no oracle for step 1 either."""
     code = normalize_reset_code(code)
-    binding = _reset_flow_binding(account.pk, flow.tag)
     with transaction.atomic():
         row = (
-            account.password_reset_codes.select_for_update()
-            .filter(prefix=flow.prefix, used_at=None, revoked_at=None)
+            PasswordResetCode.objects.select_for_update(of=("self",))
+            .select_related("account__unit")
+            .filter(
+                account__username=flow.username,
+                account__state=Account.State.ACTIVE,
+                prefix=flow.prefix,
+                used_at=None,
+                revoked_at=None,
+            )
             .order_by("-created_at")
             .first()
         )
         # A code this session did not ask for (its step 1 missed) is no code for it.
-        if row is None or not constant_time_compare(row.code_hash[:32], binding):
-            return None
-        if not row.is_usable():
-            return None
-        expected = _reset_code_hash(account.pk, flow.tag, flow.prefix, code)
-        if constant_time_compare(row.code_hash, expected):
-            return row
-        row.failed_attempts = F("failed_attempts") + 1
-        row.save(update_fields=["failed_attempts"])
+        ours = (
+            row is not None
+            and constant_time_compare(
+                row.code_hash[:32], _reset_flow_binding(row.account_id, flow.tag)
+            )
+            and row.is_usable()
+        )
+        if ours:
+            expected = _reset_code_hash(row.account_id, flow.tag, flow.prefix, code)
+            if constant_time_compare(row.code_hash, expected):
+                return row
+        PasswordResetCode.objects.filter(pk=row.pk if ours else 0).update(
+            failed_attempts=F("failed_attempts") + 1
+        )
         record_security_event(
-            kind=Kind.PASSWORD_RESET_CODE_FAILED, account=account, request=request
+            kind=Kind.PASSWORD_RESET_CODE_FAILED,
+            account=row.account if ours else None,
+            username=flow.username,
+            request=request,
         )
     return None
 

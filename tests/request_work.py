@@ -28,9 +28,11 @@ class RequestWork:
 
 
 def query_shape(sql: str) -> str:
-    """A query without its values: quoted strings, numbers and savepoint names become ?."""
+    """A query without its values: quoted strings, numbers, NULL and savepoint names
+    become ?."""
     sql = re.sub(r'"s\d+_x\d+"', "?", sql)
     sql = re.sub(r"'(?:[^']|'')*'", "?", sql)
+    sql = re.sub(r"\bNULL\b", "?", sql)
     return re.sub(r"\b\d+(\.\d+)?\b", "?", sql)
 
 

@@ -160,7 +160,9 @@ def test_a_wrong_code_is_refused_and_five_wrong_tries_kill_the_code(client, teac
     response = reset(client, code)
     assert "驗證碼錯誤或已失效" in response.content.decode()
     assert sign_in(Client(), "010300_teacher01", GOOD_PASSWORD).status_code == 302  # unchanged
-    assert SecurityEvent.objects.filter(kind="password_reset_code_failed").count() == 5
+    # The try on the dead code is logged as well: a wrong or dead code costs the same work
+    # whether or not step 1 matched.
+    assert SecurityEvent.objects.filter(kind="password_reset_code_failed").count() == 6
 
 
 def test_the_code_lives_sixty_minutes(client, teacher):
@@ -435,6 +437,23 @@ def test_a_code_mailed_to_one_session_is_no_code_for_another_with_the_same_prefi
     row = PasswordResetCode.objects.get()
     assert row.failed_attempts == 0 and row.used_at is None
     assert reset(client, code).status_code == 302
+
+
+@pytest.mark.parametrize("miss", MISSES.values(), ids=list(MISSES))
+def test_a_wrong_code_costs_the_same_work_whether_or_not_step_one_matched(teacher, miss):
+    matched_visitor, missed_visitor = Client(), Client()
+    work_in_request(STEP_1, {**TEACHER, **CAPTCHA_OK}, client=matched_visitor).commit()
+    work_in_request(STEP_1, {**TEACHER, **miss, **CAPTCHA_OK}, client=missed_visitor).commit()
+    _prefix, code = code_in(mail.outbox[-1])
+    wrong = f"{(int(code) + 1) % 10**8:08d}"
+    data = {"code": wrong, "new_password1": NEW, "new_password2": NEW, **CAPTCHA_OK}
+
+    matched = work_in_request(STEP_2, data, client=matched_visitor)
+    missed = work_in_request(STEP_2, data, client=missed_visitor)
+
+    assert (matched.status, len(matched.callbacks)) == (missed.status, len(missed.callbacks))
+    assert matched.queries == missed.queries
+    assert PasswordResetCode.objects.get().failed_attempts == 1  # only the real code counts
 
 
 @pytest.mark.live_services
