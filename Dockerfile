@@ -20,7 +20,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/app/.venv \
     UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
-    UV_NO_CACHE=1
+    UV_NO_CACHE=1 \
+    # Every process of the image runs without debug (the settings' default too): with
+    # DEBUG=false it refuses to start without its own SECRET_KEY and keys.
+    DEBUG=false
 
 # flite speaks the captcha for the audio alternative ("語音播放驗證碼").
 RUN apt-get update && apt-get install -y --no-install-recommends flite \
@@ -41,13 +44,15 @@ COPY . .
 # These variables exist only for this RUN step and are not kept in the image; the key is a
 # public dummy that is never used to sign anything. PORTAL_VAR_DIR points at a throwaway
 # directory because, without DATABASE_URL, the settings create the SQLite directory.
-# The OIDC signing key made here is thrown away with the step; the running portal takes
-# its own from OIDC_RSA_PRIVATE_KEY.
+# The OIDC signing key and the two-factor key made here are thrown away with the step; the
+# running portal takes its own from the environment.
 RUN DEBUG=false \
     SECRET_KEY=docker-build-only-dummy-secret-key-never-used-at-runtime-0000000 \
     ALLOWED_HOSTS=localhost \
     PORTAL_VAR_DIR=/tmp/build-var \
-    sh -c 'export OIDC_RSA_PRIVATE_KEY="$(python -c "from cryptography.hazmat.primitives.asymmetric import rsa; from cryptography.hazmat.primitives import serialization as s; print(rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode())")" \
+    RECOVERY_CODE_KEY=docker-build-only-dummy-recovery-code-key-never-used \
+    sh -c 'export TWO_FACTOR_ENCRYPTION_KEYS="$(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())")" \
+        && export OIDC_RSA_PRIVATE_KEY="$(python -c "from cryptography.hazmat.primitives.asymmetric import rsa; from cryptography.hazmat.primitives import serialization as s; print(rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode())")" \
         && python manage.py compile_translations \
         && python manage.py collectstatic --noinput \
         && rm -rf /tmp/build-var'

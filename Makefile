@@ -7,6 +7,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Links in mail and the demo station's addresses follow the address make run serves on.
 RUN_ENV := PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://$(HOST):$(PORT)}
+# The portal runs with DEBUG off unless told otherwise (portal/settings.py): these targets
+# are for a developer's machine and turn it on, which lets the placeholder secret key and the
+# keys generated under var/ be used. The test suite turns it on in tests/settings.py.
+run install: export DEBUG = true
 
 .PHONY: run test lint install totp bench
 

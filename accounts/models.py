@@ -491,7 +491,8 @@ class TwoFactorDevice(models.Model):
 
 
 class RecoveryCode(models.Model):
-    """One of ten single-use recovery codes, kept as SHA-256 (60 random bits each)."""
+    """One of ten single-use recovery codes (60 random bits each), kept as a keyed hash
+    (accounts/two_factor.py recovery_code_hash)."""
 
     account = models.ForeignKey(
         Account, on_delete=models.CASCADE, related_name="recovery_codes", verbose_name=_("帳號")

@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from kombu.exceptions import KombuError
 
 from accounts import two_factor
 from accounts.lockout import LockState, lock_state
@@ -58,13 +59,25 @@ Kind = SecurityEvent.Kind
 # --- Security event log -----------------------------------------------------------------
 
 
-def _event(kind, account, actor, request, detail, username="") -> SecurityEvent:
+def request_origin(request) -> dict:
+    """Where a request came from, for the security event a task writes on its behalf."""
+    if request is None:
+        return {}
+    return {
+        "ip_address": client_ip(request),
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
+    }
+
+
+def _event(kind, account, actor, request, detail, username="", origin=None) -> SecurityEvent:
     ip_address = user_agent = None
     if request is not None:
         ip_address = client_ip(request)
         user_agent = request.META.get("HTTP_USER_AGENT", "")[:300]
         if actor is None and getattr(request, "user", None) is not None:
             actor = request.user if request.user.is_authenticated else None
+    elif origin:
+        ip_address, user_agent = origin.get("ip_address"), origin.get("user_agent")
     return SecurityEvent(
         kind=kind,
         account=account,
@@ -77,9 +90,9 @@ def _event(kind, account, actor, request, detail, username="") -> SecurityEvent:
 
 
 def record_security_event(
-    *, kind, account=None, username="", actor=None, request=None, detail=None
+    *, kind, account=None, username="", actor=None, request=None, detail=None, origin=None
 ):
-    event = _event(kind, account, actor, request, detail, username=username)
+    event = _event(kind, account, actor, request, detail, username=username, origin=origin)
     event.save()
     return event
 
@@ -417,9 +430,11 @@ def use_second_factor(*, account: Account, code: str, request=None) -> str | Non
     code_hash = two_factor.recovery_code_hash(account.pk, code)
     if code_hash is None:
         return None
+    # Codes made before the keyed hash are still stored in the old, unkeyed form.
+    hashes = [code_hash, two_factor.legacy_recovery_code_hash(account.pk, code)]
     with transaction.atomic():
         spent = RecoveryCode.objects.filter(
-            account=account, code_hash=code_hash, used_at=None
+            account=account, code_hash__in=hashes, used_at=None
         ).update(used_at=timezone.now())
         if not spent:
             return None
@@ -773,7 +788,30 @@ def resend_outbound_email(*, outbound_email: OutboundEmail, actor, request=None)
 
 
 # --- Public self-service forms ----------------------------------------------------------
-# Each answers the same whether or not the data matched; only a match writes and mails.
+# Each answers the same whether or not the data matched, and does the same work in the
+# request: it hands what was typed to a Celery task after commit, match or miss. The task
+# looks the person up and, only for a match, writes, mails and logs. So neither the page,
+# the status, the redirect nor the time the request takes tells a match from a miss.
+
+
+def _hand_off(task_name: str, **fields) -> None:
+    """Queue the matching task after the surrounding transaction commits (in the embedded
+    default it then runs in-process, after the request's own work, the same for a match and
+    a miss). What was typed travels in the task's arguments: celery logs a fixed text in
+    their place. If the broker is down the work is done here rather than lost."""
+    from accounts import tasks
+
+    task = getattr(tasks, task_name)
+
+    def publish():
+        try:
+            task.apply_async(kwargs=fields, argsrepr="()", kwargsrepr="{…}")
+        except (KombuError, OSError):
+            logger.warning("broker unavailable; %s runs in the request", task_name)
+            task.apply(kwargs=fields)
+
+    with transaction.atomic():
+        transaction.on_commit(publish)
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -800,7 +838,21 @@ def find_person(*, full_name: str, username: str, email: str, states) -> Account
 
 
 def request_verification_resend(*, full_name: str, username: str, email: str, request=None) -> None:
-    """A fresh set-password link for a pending account; earlier links stop working."""
+    """The form's side: hand what was typed to the task (send_verification_resend)."""
+    _hand_off(
+        "resend_verification_if_matching",
+        full_name=full_name,
+        username=username,
+        email=email,
+        origin=request_origin(request),
+    )
+
+
+def send_verification_resend(
+    *, full_name: str, username: str, email: str, origin: dict | None = None
+) -> None:
+    """The task's side: a fresh set-password link for a pending account whose name, login
+    name and e-mail match; earlier links stop working."""
     account = find_person(
         full_name=full_name, username=username, email=email, states=[Account.State.PENDING]
     )
@@ -810,7 +862,7 @@ def request_verification_resend(*, full_name: str, username: str, email: str, re
         link = issue_set_password_link(account=account)
         emails.verification_resent(account=account, link=link)
         record_security_event(
-            kind=Kind.VERIFICATION_RESENT, account=account, actor=None, request=request
+            kind=Kind.VERIFICATION_RESENT, account=account, actor=None, origin=origin
         )
 
 
@@ -819,41 +871,62 @@ RESET_PREFIX_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: they read like 1
 
 @dataclass(frozen=True)
 class ResetFlow:
-    """What the forgot-password pages keep in the session between the two steps. The
-    account id is None when step 1 matched nothing; the pages look the same either way."""
+    """What the forgot-password pages keep in the session between the two steps: the typed
+    login name, the prefix shown, and a random secret that ties this session to the code a
+    match produced (the request never learns whether step 1 matched; the pages look the
+    same either way)."""
 
     username: str
     prefix: str
-    account_id: int | None
+    secret: str
     sent_at: float
 
     def as_session(self) -> dict:
         return {
             "username": self.username,
             "prefix": self.prefix,
-            "account_id": self.account_id,
+            "secret": self.secret,
             "sent_at": self.sent_at,
         }
 
     @classmethod
     def from_session(cls, data) -> "ResetFlow | None":
         try:
-            return cls(data["username"], data["prefix"], data["account_id"], float(data["sent_at"]))
+            return cls(data["username"], data["prefix"], data["secret"], float(data["sent_at"]))
         except (KeyError, TypeError, ValueError):
             return None
 
+    @property
+    def tag(self) -> str:
+        """What the task gets in place of the session's secret (the broker never sees it)."""
+        return salted_hmac(
+            "portal.password-reset-flow", self.secret, algorithm="sha256"
+        ).hexdigest()
 
-def _reset_code_hash(account_id: int, prefix: str, code: str) -> str:
+
+def _reset_code_hash(account_id: int, flow_tag: str, prefix: str, code: str) -> str:
+    """The stored form of a code: 32 hex of an HMAC that ties the row to the session that
+    asked for it (``_reset_flow_binding``), then 32 hex of an HMAC of the code itself; both
+    keyed with SECRET_KEY, so a copy of the database alone cannot be searched for the code."""
+    code_part = salted_hmac(
+        "portal.password-reset-code", f"{account_id}:{flow_tag}:{prefix}:{code}", algorithm="sha256"
+    ).hexdigest()[:32]
+    return _reset_flow_binding(account_id, flow_tag) + code_part
+
+
+def _reset_flow_binding(account_id: int, flow_tag: str) -> str:
     return salted_hmac(
-        "portal.password-reset-code", f"{account_id}:{prefix}:{code}", algorithm="sha256"
-    ).hexdigest()
+        "portal.password-reset-binding", f"{account_id}:{flow_tag}", algorithm="sha256"
+    ).hexdigest()[:32]
 
 
 def _new_prefix() -> str:
     return "".join(secrets.choice(RESET_PREFIX_LETTERS) for _ in range(2))
 
 
-def _issue_reset_code(*, account: Account, prefix: str, typed: dict, request=None) -> None:
+def _issue_reset_code(
+    *, account: Account, flow_tag: str, prefix: str, typed: dict, origin=None
+) -> None:
     now = timezone.now()
     code = f"{secrets.randbelow(10**8):08d}"
     with transaction.atomic():
@@ -861,59 +934,107 @@ def _issue_reset_code(*, account: Account, prefix: str, typed: dict, request=Non
         PasswordResetCode.objects.create(
             account=account,
             prefix=prefix,
-            code_hash=_reset_code_hash(account.pk, prefix, code),
+            code_hash=_reset_code_hash(account.pk, flow_tag, prefix, code),
             created_at=now,
             expires_at=now + timedelta(minutes=settings.PASSWORD_RESET_CODE_MINUTES),
         )
         emails.password_reset_code(account=account, prefix=prefix, code=code, typed=typed)
         record_security_event(
-            kind=Kind.PASSWORD_RESET_REQUESTED, account=account, actor=None, request=request
+            kind=Kind.PASSWORD_RESET_REQUESTED, account=account, actor=None, origin=origin
         )
 
 
 def start_password_reset(*, full_name: str, username: str, email: str, request=None) -> ResetFlow:
-    """Step 1: mail an 8-digit code behind a new 2-letter prefix when all three match an
-    active account. A prefix is made either way, so step 2 looks the same."""
-    prefix = _new_prefix()
+    """Step 1, the form's side: a new 2-letter prefix and flow, and what was typed handed to
+    the task (send_password_reset_code), match or miss."""
+    flow = ResetFlow(
+        username=normalize_login_name(username),
+        prefix=_new_prefix(),
+        secret=secrets.token_urlsafe(24),
+        sent_at=timezone.now().timestamp(),
+    )
+    _hand_off(
+        "send_password_reset_code_if_matching",
+        full_name=full_name,
+        username=username,
+        email=email,
+        prefix=flow.prefix,
+        flow_tag=flow.tag,
+        origin=request_origin(request),
+    )
+    return flow
+
+
+def send_password_reset_code(
+    *,
+    full_name: str,
+    username: str,
+    email: str,
+    prefix: str,
+    flow_tag: str,
+    origin: dict | None = None,
+) -> None:
+    """Step 1, the task's side: mail an 8-digit code behind the prefix the page shows when
+    all three match an active account."""
     account = find_person(
         full_name=full_name, username=username, email=email, states=[Account.State.ACTIVE]
     )
-    if account is not None:
-        typed = {"full_name": full_name, "username": normalize_login_name(username), "email": email}
-        _issue_reset_code(account=account, prefix=prefix, typed=typed, request=request)
-    return ResetFlow(
-        username=normalize_login_name(username),
-        prefix=prefix,
-        account_id=account.pk if account else None,
-        sent_at=timezone.now().timestamp(),
-    )
+    if account is None:
+        return
+    typed = {"full_name": full_name, "username": normalize_login_name(username), "email": email}
+    _issue_reset_code(account=account, flow_tag=flow_tag, prefix=prefix, typed=typed, origin=origin)
 
 
 def resend_password_reset_code(*, flow: ResetFlow, request=None) -> ResetFlow:
-    """「重寄驗證信」: a new code and prefix replace the old, at most once a minute a session."""
+    """「重寄驗證信」: a new prefix for this session, at most once a minute; the task mails a
+    new code behind it when this session's step 1 matched."""
     wait = settings.PASSWORD_RESET_RESEND_SECONDS - (timezone.now().timestamp() - flow.sent_at)
     if wait > 0:
         raise ValidationError(_("請稍候 %(seconds)d 秒再重寄驗證信。") % {"seconds": int(wait) + 1})
-    prefix = _new_prefix()
-    account = reset_flow_account(flow)
-    if account is not None:
-        typed = {
-            "full_name": account.full_name,
-            "username": account.username,
-            "email": account.email,
-        }
-        _issue_reset_code(account=account, prefix=prefix, typed=typed, request=request)
-    return ResetFlow(flow.username, prefix, flow.account_id, timezone.now().timestamp())
+    flow = ResetFlow(flow.username, _new_prefix(), flow.secret, timezone.now().timestamp())
+    _hand_off(
+        "resend_password_reset_code_if_matching",
+        username=flow.username,
+        prefix=flow.prefix,
+        flow_tag=flow.tag,
+        origin=request_origin(request),
+    )
+    return flow
 
 
-def reset_flow_account(flow: ResetFlow) -> Account | None:
-    if flow.account_id is None:
-        return None
-    return (
+# A session's resend looks this far back for the code its step 1 produced.
+RESET_FLOW_HOURS = 12
+
+
+def send_password_reset_code_again(
+    *, username: str, prefix: str, flow_tag: str, origin: dict | None = None
+) -> None:
+    """The resend's task side: a new code behind the new prefix, replacing the old, when a
+    code of this flow exists (its step 1 matched an account that is still active)."""
+    account = _reset_flow_account(username, flow_tag)
+    if account is None:
+        return
+    typed = {"full_name": account.full_name, "username": account.username, "email": account.email}
+    _issue_reset_code(account=account, flow_tag=flow_tag, prefix=prefix, typed=typed, origin=origin)
+
+
+def _reset_flow_account(username: str, flow_tag: str) -> Account | None:
+    """The active account whose code some request of this flow produced, or None."""
+    account = (
         Account.objects.select_related("unit")
-        .filter(pk=flow.account_id, state=Account.State.ACTIVE)
+        .filter(username=normalize_login_name(username), state=Account.State.ACTIVE)
         .first()
     )
+    if account is None:
+        return None
+    binding = _reset_flow_binding(account.pk, flow_tag)
+    since = timezone.now() - timedelta(hours=RESET_FLOW_HOURS)
+    hashes = account.password_reset_codes.filter(created_at__gte=since).values_list(
+        "code_hash", flat=True
+    )
+    if any(constant_time_compare(code_hash[:32], binding) for code_hash in hashes):
+        return account
+    return None
 
 
 def normalize_reset_code(value: str) -> str:
@@ -927,26 +1048,44 @@ def check_password_reset_code(
     *, flow: ResetFlow, code: str, request=None
 ) -> PasswordResetCode | None:
     """The usable code row when ``code`` is right. A wrong code counts one of the 5 tries
-    (committed even though the caller will refuse the form); None otherwise."""
-    account = reset_flow_account(flow)
-    if account is None:
-        return None
+    (committed even though the caller will refuse the form); None otherwise. A wrong code
+    costs the same queries whether or not this session's step 1 matched (no code, someone
+    else's code, a dead one): the step-2 page is no oracle for step 1 either."""
     code = normalize_reset_code(code)
     with transaction.atomic():
         row = (
-            account.password_reset_codes.select_for_update()
-            .filter(prefix=flow.prefix, used_at=None, revoked_at=None)
+            PasswordResetCode.objects.select_for_update(of=("self",))
+            .select_related("account__unit")
+            .filter(
+                account__username=flow.username,
+                account__state=Account.State.ACTIVE,
+                prefix=flow.prefix,
+                used_at=None,
+                revoked_at=None,
+            )
             .order_by("-created_at")
             .first()
         )
-        if row is None or not row.is_usable():
-            return None
-        if constant_time_compare(row.code_hash, _reset_code_hash(account.pk, flow.prefix, code)):
-            return row
-        row.failed_attempts = F("failed_attempts") + 1
-        row.save(update_fields=["failed_attempts"])
+        # A code this session did not ask for (its step 1 missed) is no code for it.
+        ours = (
+            row is not None
+            and constant_time_compare(
+                row.code_hash[:32], _reset_flow_binding(row.account_id, flow.tag)
+            )
+            and row.is_usable()
+        )
+        if ours:
+            expected = _reset_code_hash(row.account_id, flow.tag, flow.prefix, code)
+            if constant_time_compare(row.code_hash, expected):
+                return row
+        PasswordResetCode.objects.filter(pk=row.pk if ours else 0).update(
+            failed_attempts=F("failed_attempts") + 1
+        )
         record_security_event(
-            kind=Kind.PASSWORD_RESET_CODE_FAILED, account=account, request=request
+            kind=Kind.PASSWORD_RESET_CODE_FAILED,
+            account=row.account if ours else None,
+            username=flow.username,
+            request=request,
         )
     return None
 
@@ -1004,7 +1143,17 @@ def _store_new_password(account: Account, new_password: str) -> None:
 
 
 def lookup_accounts(*, unit_code: str, email: str, request=None) -> None:
-    """Forgot account: mail the login names that e-mail holds in that unit."""
+    """Forgot account, the form's side: hand what was typed to the task (send_account_list)."""
+    _hand_off(
+        "send_account_list_if_matching",
+        unit_code=unit_code,
+        email=email,
+        origin=request_origin(request),
+    )
+
+
+def send_account_list(*, unit_code: str, email: str, origin: dict | None = None) -> None:
+    """Forgot account, the task's side: mail the login names that e-mail holds in that unit."""
     unit = (
         Unit.objects.annotate(code_lower=Lower("code"))
         .filter(code_lower=unit_code.strip().lower())
@@ -1022,7 +1171,7 @@ def lookup_accounts(*, unit_code: str, email: str, request=None) -> None:
     with transaction.atomic():
         emails.account_lookup(email=accounts[0].email, unit=unit, accounts=accounts)
         for account in accounts:
-            record_security_event(kind=Kind.ACCOUNT_LOOKUP, account=account, request=request)
+            record_security_event(kind=Kind.ACCOUNT_LOOKUP, account=account, origin=origin)
 
 
 # --- The signed-in account's own changes --------------------------------------------------

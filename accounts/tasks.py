@@ -13,6 +13,45 @@ def send_outbound_email(self, outbound_email_id):
     return delivery.status
 
 
+# The public forms' matching (accounts/services.py, "Public self-service forms"). These take
+# what the visitor typed rather than ids: finding the account is the point, and doing it here
+# keeps the request's work the same for a match and a miss. The values are not logged:
+# callers pass a fixed argsrepr/kwargsrepr, and nothing is returned.
+
+
+@shared_task
+def resend_verification_if_matching(*, full_name, username, email, origin=None):
+    services.send_verification_resend(
+        full_name=full_name, username=username, email=email, origin=origin
+    )
+
+
+@shared_task
+def send_password_reset_code_if_matching(
+    *, full_name, username, email, prefix, flow_tag, origin=None
+):
+    services.send_password_reset_code(
+        full_name=full_name,
+        username=username,
+        email=email,
+        prefix=prefix,
+        flow_tag=flow_tag,
+        origin=origin,
+    )
+
+
+@shared_task
+def resend_password_reset_code_if_matching(*, username, prefix, flow_tag, origin=None):
+    services.send_password_reset_code_again(
+        username=username, prefix=prefix, flow_tag=flow_tag, origin=origin
+    )
+
+
+@shared_task
+def send_account_list_if_matching(*, unit_code, email, origin=None):
+    services.send_account_list(unit_code=unit_code, email=email, origin=origin)
+
+
 @shared_task
 def sweep_outbox():
     return services.sweep_outbox()

@@ -3,6 +3,8 @@
 the environment), recovery codes, and the QR code (drawn here by segno, so the secret never
 leaves our server)."""
 
+import hashlib
+import hmac
 import re
 import secrets
 import unicodedata
@@ -123,10 +125,28 @@ def new_recovery_codes() -> list[str]:
     return codes
 
 
-def recovery_code_hash(account_id: int, typed: str) -> str | None:
-    """The stored form of a typed recovery code, or None when it cannot be one. The account
-    is part of what is hashed, so a leaked table cannot be searched for all accounts at once."""
+def _recovery_code(typed: str) -> str | None:
     code = normalize_code(typed)
     if len(code) != RECOVERY_LENGTH or any(c not in RECOVERY_ALPHABET for c in code):
         return None
-    return hash_secret(f"{account_id}:{code}")
+    return code
+
+
+def recovery_code_hash(account_id: int, typed: str) -> str | None:
+    """The stored form of a typed recovery code, or None when it cannot be one: HMAC-SHA256
+    keyed with RECOVERY_CODE_KEY, so a copy of the database alone is not enough to try the
+    2^60 codes offline. The account is part of what is hashed, so one code's hash says
+    nothing about another account's."""
+    code = _recovery_code(typed)
+    if code is None:
+        return None
+    message = f"portal.recovery-code:{account_id}:{code}".encode()
+    return hmac.new(settings.RECOVERY_CODE_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def legacy_recovery_code_hash(account_id: int, typed: str) -> str | None:
+    """The unkeyed SHA-256 of ``pk:code`` that codes made before issue 13 are stored as.
+    Those codes stay valid until they are used or regenerated; they cannot be converted,
+    since only their hashes are kept."""
+    code = _recovery_code(typed)
+    return None if code is None else hash_secret(f"{account_id}:{code}")

@@ -1,13 +1,17 @@
 """Settings for the portal, read from the environment.
 
-With nothing set, the portal runs embedded: SQLite under var/, Celery tasks run eagerly
-in-process, mail is printed to the console and kept as .eml files under var/mail/.
-DATABASE_URL, REDIS_URL and EMAIL_URL switch to the real services; the README lists every
-variable. Parsing is strict: a boolean that is not a boolean stops the start-up.
+Secure by default: DEBUG is false unless set, and then the placeholder key and the keys made
+under var/ are refused, so a deployed process without its secrets does not start. `make run`,
+the test suite (tests/settings.py) and the demo set DEBUG=true; with that and nothing else
+the portal runs embedded: SQLite under var/, Celery tasks run eagerly in-process, mail is
+printed to the console and kept as .eml files under var/mail/. DATABASE_URL, REDIS_URL and
+EMAIL_URL switch to the real services; the README lists every variable. Parsing is strict: a
+boolean that is not a boolean stops the start-up.
 """
 
 import os
 import re
+import secrets
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +26,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
 
 PLACEHOLDER_SECRET_KEY = "insecure-placeholder-for-the-embedded-default-only"
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: only `make run` and the test suite turn it on (issue 13).
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", PLACEHOLDER_SECRET_KEY)
 if not DEBUG and (SECRET_KEY == PLACEHOLDER_SECRET_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured(
@@ -366,6 +371,26 @@ def _two_factor_keys() -> list[str]:
 
 
 TWO_FACTOR_ENCRYPTION_KEYS = _two_factor_keys()
+
+
+def _recovery_code_key() -> str:
+    """The HMAC key recovery codes are stored under: RECOVERY_CODE_KEY, 32 characters or more.
+    Changing it makes every unused recovery code stop working. The embedded default keeps
+    one under var/."""
+    key = env_str("RECOVERY_CODE_KEY")
+    if not key:
+        if not DEBUG:
+            raise ImproperlyConfigured(
+                "Set RECOVERY_CODE_KEY to a random value of at least 32 characters when "
+                'DEBUG=false (python -c "import secrets; print(secrets.token_urlsafe(32))").'
+            )
+        key = _generated_under_var("recovery-code-key", lambda: secrets.token_urlsafe(32).encode())
+    if len(key) < 32:
+        raise ImproperlyConfigured("RECOVERY_CODE_KEY must be at least 32 characters long.")
+    return key
+
+
+RECOVERY_CODE_KEY = _recovery_code_key()
 # Admin-side accounts and staff must bind two-factor at their next sign-in; this extends the
 # rule to every school's main-account holder.
 TWO_FACTOR_REQUIRED_FOR_MAIN_ACCOUNTS = env_bool("TWO_FACTOR_REQUIRED_FOR_MAIN_ACCOUNTS", False)

@@ -44,7 +44,7 @@ class MainAccountApplicationAdmin(admin.ModelAdmin):
     Approval goes through create_main_account, so the account gets its set-password mail."""
 
     change_form_template = "schools/admin/application_change_form.html"
-    list_display = ["created_at", "unit", "unit_name", "full_name", "local_part", "status"]
+    list_display = ["id", "created_at", "unit", "unit_name", "full_name", "local_part", "status"]
     list_filter = ["status", "unit__side"]
     list_select_related = ["unit"]
     search_fields = [

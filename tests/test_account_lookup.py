@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import SecurityEvent
 from tests.conftest import CAPTCHA_OK, make_account
+from tests.request_work import work_in_request
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +157,29 @@ def test_the_sixth_lookup_of_one_address_in_an_hour_is_throttled(client, two_acc
     assert "操作太頻繁" in response.content.decode()
     assert mail.outbox == []
     assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.THROTTLED).count() == 1
+
+
+# --- The same work in the request for a match and a miss (issue 13) ----------------------
+
+
+@pytest.mark.parametrize(
+    "miss",
+    [{"code": "999999"}, {"code": "010301", "email": "nobody@school.edu.tw"}],
+    ids=["unknown unit", "no account with that e-mail"],
+)
+def test_a_match_and_a_miss_do_the_same_work_in_the_request(two_accounts, other_school, miss):
+    matched = work_in_request(URL, {"code": "010300", "email": SHARED, **CAPTCHA_OK})
+    missed = work_in_request(URL, {"code": "010300", "email": SHARED, **miss, **CAPTCHA_OK})
+
+    assert (matched.status, matched.location) == (missed.status, missed.location) == (302, URL)
+    assert matched.queries == missed.queries
+    assert len(matched.callbacks) == len(missed.callbacks) == 1  # the hand-off to the task
+    assert mail.outbox == []
+    assert not SecurityEvent.objects.filter(kind="account_lookup").exists()
+
+    matched.commit()
+    missed.commit()
+    (message,) = mail.outbox  # the eager task mailed the match only
+    assert message.to == [two_accounts[0].email]
+    assert "010300_lin01" in message.body and "010300_lin02" in message.body
+    assert SecurityEvent.objects.filter(kind="account_lookup").count() == 2

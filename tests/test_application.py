@@ -2,6 +2,7 @@
 approves or rejects in the admin, and the applicant hears either way (SPEC sections 7, 10)."""
 
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from captcha.models import CaptchaStore
@@ -84,16 +85,72 @@ def test_a_good_application_is_stored_mailed_and_logged(client, school):
     (received,) = mail.outbox
     assert received.to == ["huang@school.edu.tw"]
     assert "主帳號申請已收到" in received.subject
-    assert "010300_secretary01" in received.body
-    assert "黃淑芬" in received.body
+    assert f"申請編號 {application.pk}" in received.body
     html, mimetype = received.alternatives[0]
     assert mimetype == "text/html"
-    assert "010300_secretary01" in html
+    assert f"申請編號 {application.pk}" in html
 
     event = SecurityEvent.objects.get()
     assert event.kind == Kind.APPLICATION_SUBMITTED
     assert event.account is None
     assert event.username == "010300_secretary01"
+
+
+TYPED = {
+    "code": "010300",
+    "unit_name": "點此領獎 http://evil.example/prize",
+    "local_part": "Winner01",
+    "full_name": "恭喜中獎請洽客服",
+    "title": "請回電0900123456",
+    "office": "請匯款至帳號12345",
+    "phone": "0900-123-456",
+    "email": "victim@school.edu.tw",
+}
+
+
+def test_the_acknowledgement_to_the_unconfirmed_address_holds_nothing_the_applicant_typed(
+    client, school
+):
+    """Anyone can type anyone's address on /apply/: the mail to it says only our fixed text,
+    the application's number and its time, never what was typed (the school's code and name
+    included)."""
+    response = client.post(URL, {**TYPED, **CAPTCHA_OK})
+
+    assert response.status_code == 302
+    application = MainAccountApplication.objects.get()
+    (received,) = mail.outbox
+    assert received.to == ["victim@school.edu.tw"]
+    html = received.alternatives[0][0]
+    for text in (received.subject, received.body, html):
+        for name, value in TYPED.items():
+            if name != "email":
+                assert value not in text, (name, text)
+        assert "winner01" not in text.lower()
+    assert f"申請編號 {application.pk}" in received.body
+    assert (
+        application.created_at.astimezone(ZoneInfo("Asia/Taipei")).strftime("%Y-%m-%d %H:%M")
+        in received.body
+    )
+
+
+def test_the_rejection_to_the_unconfirmed_address_holds_nothing_the_applicant_typed(
+    client, school, helpdesk
+):
+    client.post(URL, {**TYPED, **CAPTCHA_OK})
+    application = MainAccountApplication.objects.get()
+    desk = CommittingClient()
+    sign_in(desk, "helpdesk", GOOD_PASSWORD)
+    mail.outbox.clear()
+    desk.post(f"{LIST}{application.pk}/reject/", {"reason": "無法確認申請人身分。"})
+
+    (rejected,) = mail.outbox
+    assert rejected.to == ["victim@school.edu.tw"]
+    for text in (rejected.subject, rejected.body, rejected.alternatives[0][0]):
+        for name, value in TYPED.items():
+            if name != "email":
+                assert value not in text, (name, text)
+    assert "無法確認申請人身分。" in rejected.body
+    assert f"申請編號 {application.pk}" in rejected.body
 
 
 def test_every_error_is_shown_at_once_and_the_values_are_kept(client, school):

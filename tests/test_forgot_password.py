@@ -1,17 +1,22 @@
 """Forgot password in two steps (SPEC section 5, seed 000): name + login name + e-mail, then
 an 8-digit code behind a 2-letter prefix, valid 60 minutes, dead after 5 wrong tries."""
 
+import os
 import re
+import time
 from datetime import timedelta
 
 import pytest
 import time_machine
+from celery.contrib.testing.worker import start_worker
 from django.core import mail
-from django.test import Client
+from django.test import Client, TestCase
 from django.utils import timezone
 
 from accounts.models import PasswordResetCode, SecurityEvent
+from portal.celery import app as celery_app
 from tests.conftest import CAPTCHA_OK, GOOD_PASSWORD, OTHER_GOOD_PASSWORD, CommittingClient, sign_in
+from tests.request_work import Publications, work_in_request
 
 pytestmark = pytest.mark.django_db
 
@@ -155,7 +160,9 @@ def test_a_wrong_code_is_refused_and_five_wrong_tries_kill_the_code(client, teac
     response = reset(client, code)
     assert "驗證碼錯誤或已失效" in response.content.decode()
     assert sign_in(Client(), "010300_teacher01", GOOD_PASSWORD).status_code == 302  # unchanged
-    assert SecurityEvent.objects.filter(kind="password_reset_code_failed").count() == 5
+    # The try on the dead code is logged as well: a wrong or dead code costs the same work
+    # whether or not step 1 matched.
+    assert SecurityEvent.objects.filter(kind="password_reset_code_failed").count() == 6
 
 
 def test_the_code_lives_sixty_minutes(client, teacher):
@@ -352,3 +359,129 @@ def test_a_confirmed_email_change_ends_codes_sent_to_the_old_address(client, tea
     )
     signed_in.post(link.group(0))
     assert "驗證碼錯誤或已失效" in reset(client, code).content.decode()
+
+
+# --- The same work in the request for a match and a miss (issue 13) ----------------------
+
+MISSES = {
+    "name": {"full_name": "林志明X"},
+    "login name": {"username": "010300_nobody"},
+    "e-mail": {"email": "someone.else@school.edu.tw"},
+}
+
+
+@pytest.mark.parametrize("miss", MISSES.values(), ids=list(MISSES))
+def test_step_one_does_the_same_work_in_the_request_for_a_match_and_a_miss(teacher, miss):
+    matched_visitor = Client()
+    matched = work_in_request(STEP_1, {**TEACHER, **CAPTCHA_OK}, client=matched_visitor)
+    missed = work_in_request(STEP_1, {**TEACHER, **miss, **CAPTCHA_OK})
+
+    assert (matched.status, matched.location) == (missed.status, missed.location)
+    assert matched.location == STEP_2
+    assert matched.queries == missed.queries
+    assert len(matched.callbacks) == len(missed.callbacks) == 1  # the hand-off to the task
+    # Nothing of the match was done in the request: no code, no mail, no event.
+    assert not PasswordResetCode.objects.exists()
+    assert not SecurityEvent.objects.filter(kind="password_reset_requested").exists()
+
+    matched.commit()
+    missed.commit()
+    (message,) = mail.outbox  # the eager task mailed the match only
+    assert message.to == [teacher.email]
+    prefix, code = code_in(message)
+    page = matched_visitor.get(STEP_2)
+    assert shown_prefix(page) == prefix  # made in the request, passed to the task
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert reset(matched_visitor, code).status_code == 302
+    event = SecurityEvent.objects.get(kind="password_reset_requested")
+    assert event.account == teacher and event.ip_address == "127.0.0.1"
+
+
+def test_resend_does_the_same_work_in_the_request_for_a_match_and_a_miss(teacher):
+    start = timezone.now()
+    matched_visitor, missed_visitor = Client(), Client()
+    with time_machine.travel(start, tick=False):
+        work_in_request(STEP_1, {**TEACHER, **CAPTCHA_OK}, client=matched_visitor).commit()
+        work_in_request(
+            STEP_1, {**TEACHER, "full_name": "別人", **CAPTCHA_OK}, client=missed_visitor
+        ).commit()
+    assert len(mail.outbox) == 1
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        matched = work_in_request(STEP_2, {"action": "resend"}, client=matched_visitor)
+        missed = work_in_request(STEP_2, {"action": "resend"}, client=missed_visitor)
+        assert (matched.status, matched.location) == (missed.status, missed.location)
+        assert matched.queries == missed.queries
+        assert len(matched.callbacks) == len(missed.callbacks) == 1
+        assert PasswordResetCode.objects.count() == 1  # the new code is the task's work
+        matched.commit()
+        missed.commit()
+        assert len(mail.outbox) == 2 and mail.outbox[1].to == [teacher.email]
+        new_prefix, new_code = code_in(mail.outbox[1])
+        assert shown_prefix(matched_visitor.get(STEP_2)) == new_prefix
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            assert reset(matched_visitor, new_code).status_code == 302
+
+
+def test_a_code_mailed_to_one_session_is_no_code_for_another_with_the_same_prefix(client, teacher):
+    """The flow's secret ties a code to the session that asked: a miss for the same login
+    name never reaches the match's code, even when its random prefix is the same."""
+    ask(client)
+    prefix, code = code_in(mail.outbox[-1])
+    stranger = CommittingClient()
+    ask(stranger, email="someone.else@school.edu.tw")
+    session = stranger.session
+    session["password_reset_flow"] = {**session["password_reset_flow"], "prefix": prefix}
+    session.save()
+
+    assert "驗證碼錯誤或已失效" in reset(stranger, code).content.decode()
+    row = PasswordResetCode.objects.get()
+    assert row.failed_attempts == 0 and row.used_at is None
+    assert reset(client, code).status_code == 302
+
+
+@pytest.mark.parametrize("miss", MISSES.values(), ids=list(MISSES))
+def test_a_wrong_code_costs_the_same_work_whether_or_not_step_one_matched(teacher, miss):
+    matched_visitor, missed_visitor = Client(), Client()
+    work_in_request(STEP_1, {**TEACHER, **CAPTCHA_OK}, client=matched_visitor).commit()
+    work_in_request(STEP_1, {**TEACHER, **miss, **CAPTCHA_OK}, client=missed_visitor).commit()
+    _prefix, code = code_in(mail.outbox[-1])
+    wrong = f"{(int(code) + 1) % 10**8:08d}"
+    data = {"code": wrong, "new_password1": NEW, "new_password2": NEW, **CAPTCHA_OK}
+
+    matched = work_in_request(STEP_2, data, client=matched_visitor)
+    missed = work_in_request(STEP_2, data, client=missed_visitor)
+
+    assert (matched.status, len(matched.callbacks)) == (missed.status, len(missed.callbacks))
+    assert matched.queries == missed.queries
+    assert PasswordResetCode.objects.get().failed_attempts == 1  # only the real code counts
+
+
+@pytest.mark.live_services
+@pytest.mark.skipif(
+    not os.environ.get("REDIS_URL"),
+    reason="REDIS_URL is not set: the broker publications are counted on Redis (CI sets it)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_match_and_a_miss_each_publish_one_task_and_the_live_worker_mails_the_match(
+    teacher, sink_factory, smtp_settings
+):
+    sink, port = sink_factory()
+    smtp_settings(port)
+    celery_app.conf.task_always_eager = False
+    try:
+        with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+            published = []
+            for person in (TEACHER, {**TEACHER, "email": "someone.else@school.edu.tw"}):
+                with Publications() as publications:
+                    response = Client().post(STEP_1, {**person, **CAPTCHA_OK})
+                assert response.status_code == 302
+                published.append(publications.names)
+            deadline = time.monotonic() + 30
+            while not sink.messages and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(1)  # room for a wrong second mail to show up
+    finally:
+        celery_app.conf.task_always_eager = True
+    assert published == [["accounts.tasks.send_password_reset_code_if_matching"]] * 2
+    (envelope,) = sink.messages
+    assert envelope.rcpt_tos == [teacher.email]

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import Account, SecurityEvent
 from accounts.services import Profile, create_main_account
 from tests.conftest import CAPTCHA_OK, link_token
+from tests.request_work import work_in_request
 
 pytestmark = pytest.mark.django_db
 
@@ -277,3 +278,33 @@ def test_an_empty_submission_is_answered_with_errors_not_a_blank_form(client):
     page = client.post("/verify/resend/", {}).content.decode()
     assert "請輸入姓名" in page
     assert "請輸入帳號" in page
+
+
+# --- The same work in the request for a match and a miss (issue 13) ----------------------
+
+
+@pytest.mark.parametrize(
+    "miss",
+    [{"full_name": "王大明"}, {"username": "010300_nobody"}, {"email": "x@school.edu.tw"}],
+    ids=["name", "login name", "e-mail"],
+)
+def test_a_match_and_a_miss_do_the_same_work_in_the_request(pending_main, miss):
+    mail.outbox.clear()
+    links_before = pending_main.set_password_tokens.count()
+
+    matched = work_in_request(URL, {**PENDING, **CAPTCHA_OK})
+    missed = work_in_request(URL, {**PENDING, **miss, **CAPTCHA_OK})
+
+    assert (matched.status, matched.location) == (missed.status, missed.location) == (302, URL)
+    assert matched.queries == missed.queries
+    assert len(matched.callbacks) == len(missed.callbacks) == 1  # the hand-off to the task
+    assert pending_main.set_password_tokens.count() == links_before  # no link in the request
+    assert not SecurityEvent.objects.filter(kind=SecurityEvent.Kind.VERIFICATION_RESENT).exists()
+
+    matched.commit()
+    missed.commit()
+    (message,) = mail.outbox  # the eager task mailed the match only
+    assert message.to == [pending_main.email]
+    assert "/ckverifycode/" in message.body
+    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.VERIFICATION_RESENT)
+    assert event.account == pending_main and event.ip_address == "127.0.0.1"

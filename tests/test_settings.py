@@ -31,6 +31,10 @@ CONFIGURATION = (
     "SECURE_HSTS_PRELOAD",
     "OIDC_RSA_PRIVATE_KEY",
     "DJANGO_ALLOW_ASYNC_UNSAFE",
+    # pytest-django exports tests.settings, which turns debug on: a case runs the real ones.
+    "DJANGO_SETTINGS_MODULE",
+    "TWO_FACTOR_ENCRYPTION_KEYS",
+    "RECOVERY_CODE_KEY",
 )
 
 
@@ -57,6 +61,30 @@ def manage(tmp_path, *args, **overrides):
         timeout=120,
     )
     return finished.returncode, finished.stdout + finished.stderr
+
+
+def test_with_debug_unset_the_portal_refuses_the_placeholder_key(tmp_path):
+    code, output = manage(tmp_path, "check")
+
+    assert code != 0
+    assert "SECRET_KEY" in output
+
+
+def test_with_debug_unset_debug_is_off(tmp_path, signing_key):
+    code, output = manage(
+        tmp_path,
+        "shell",
+        "-c",
+        "from django.conf import settings; print('DEBUG is', settings.DEBUG)",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        ALLOWED_HOSTS="portal.example.tw",
+        OIDC_RSA_PRIVATE_KEY=signing_key,
+        TWO_FACTOR_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        RECOVERY_CODE_KEY=secrets.token_urlsafe(32),
+    )
+
+    assert code == 0, output
+    assert "DEBUG is False" in output
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
@@ -104,6 +132,19 @@ def test_a_two_factor_key_that_is_not_a_fernet_key_is_refused(tmp_path, signing_
     assert "not a Fernet key" in output
 
 
+def test_production_refuses_to_start_without_a_recovery_code_key(tmp_path, signing_key):
+    code, output = manage(
+        tmp_path,
+        "check",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        OIDC_RSA_PRIVATE_KEY=signing_key,
+        TWO_FACTOR_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+    )
+    assert code != 0
+    assert "RECOVERY_CODE_KEY" in output
+
+
 def test_the_deployment_checklist_passes_in_production(tmp_path, signing_key):
     code, output = manage(
         tmp_path,
@@ -116,6 +157,7 @@ def test_the_deployment_checklist_passes_in_production(tmp_path, signing_key):
         ALLOWED_HOSTS="portal.example.tw",
         OIDC_RSA_PRIVATE_KEY=signing_key.replace("\n", "\\n"),  # one line, as in an env file
         TWO_FACTOR_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        RECOVERY_CODE_KEY=secrets.token_urlsafe(32),
     )
 
     assert code == 0, output

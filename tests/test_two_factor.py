@@ -3,6 +3,8 @@ step after the password, recovery codes, required binding for admin-side account
 helpdesk's reset, and the lockout shared with the password. Time is frozen wherever a code
 is typed, so "the code the phone shows" is exact."""
 
+import hashlib
+import hmac
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -10,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django.test import override_settings
@@ -135,7 +138,17 @@ def test_binding_with_the_current_code_shows_ten_recovery_codes_once_and_stores_
     assert len(codes) == 10 and len(set(codes)) == 10
     stored = set(RecoveryCode.objects.filter(account=teacher).values_list("code_hash", flat=True))
     assert stored == {two_factor.recovery_code_hash(teacher.pk, code) for code in codes}
+    # Keyed: neither the bare code's SHA-256 nor the old unkeyed SHA-256 of "pk:code".
     assert not stored & {hash_secret(code.replace("-", "")) for code in codes}
+    assert not stored & {hash_secret(f"{teacher.pk}:{code.replace('-', '')}") for code in codes}
+    assert stored == {
+        hmac.new(
+            settings.RECOVERY_CODE_KEY.encode(),
+            f"portal.recovery-code:{teacher.pk}:{code.replace('-', '')}".encode(),
+            hashlib.sha256,
+        ).hexdigest()
+        for code in codes
+    }
     device = Account.objects.get(pk=teacher.pk).two_factor_device
     assert device is not None and device.confirmed_at == MOMENT
 
@@ -356,6 +369,34 @@ def test_a_recovery_code_signs_in_once_and_the_account_is_told(client, teacher):
         response = code_step(again, codes[0])
     assert not signed_in(again)
     assert "目前【1】" in response.content.decode()
+
+
+def test_a_recovery_code_stored_before_the_keyed_hash_still_signs_in_once(client, teacher):
+    """Codes made before issue 13 are kept as the unkeyed SHA-256 of "pk:code"; they cannot
+    be converted (only the hash is known), so they are accepted in that form until used."""
+    bound_with_codes(teacher)
+    legacy_code = "7k2m-q9xh-3vdp"
+    # Written as the old code stored it: no service makes this form any more.
+    RecoveryCode.objects.create(
+        account=teacher, code_hash=hash_secret(f"{teacher.pk}:{legacy_code.replace('-', '')}")
+    )
+    with time_machine.travel(MOMENT, tick=False):
+        password_step(client, teacher.username)
+        response = code_step(client, legacy_code)
+    assert response.status_code == 302 and signed_in(client)
+    assert RecoveryCode.objects.filter(account=teacher, used_at__isnull=False).count() == 1
+
+    again = CommittingClient()
+    with time_machine.travel(MOMENT, tick=False):
+        password_step(again, teacher.username)
+        code_step(again, legacy_code)
+    assert not signed_in(again)
+
+
+def test_recovery_code_hashes_depend_on_the_recovery_code_key(teacher, settings):
+    before = two_factor.recovery_code_hash(teacher.pk, "7k2m-q9xh-3vdp")
+    settings.RECOVERY_CODE_KEY = "another-recovery-code-key-of-32-characters"
+    assert two_factor.recovery_code_hash(teacher.pk, "7k2m-q9xh-3vdp") != before
 
 
 def test_regenerating_recovery_codes_needs_the_password_and_ends_the_old_ones(teacher):
