@@ -335,9 +335,15 @@ CHUNK = 100
 
 
 def import_sub_accounts(*, unit, upload: ImportFile, actor, request=None) -> ImportResult:
-    """Create the good rows, each in a transaction of its own (its mail leaves when it
-    commits), so a row refused late by the service rolls back only itself."""
+    """Create the good rows, each in a savepoint of its own (its mail leaves when its chunk
+    commits), so a row refused late by the service rolls back only itself.
+
+    Rows are written in the order of their local part, whatever the file's order: two imports
+    of the same names at once then take the name locks in one order, so the second waits for
+    the first and reports each name the first created as a failed row, where opposite orders
+    deadlocked and one import was answered 500. The result keeps the file's order."""
     good, failed = check_rows(unit=unit, rows=upload.rows)
+    good.sort(key=lambda row: row.local_part)
     created = []
     # Commit every CHUNK rows: one disk sync per chunk instead of per row. Each row still runs
     # in its own savepoint (create_sub_account's atomic), so a refused row undoes only itself;
@@ -361,9 +367,14 @@ def import_sub_accounts(*, unit, upload: ImportFile, actor, request=None) -> Imp
                     )
                     failed.append(FailedRow(row.line, row.cells, tuple(_labelled(problems))))
                 else:
-                    created.append(account)
+                    created.append((row.line, account))
     failed.sort(key=lambda row: row.line)
-    return ImportResult(header=upload.header, created=tuple(created), failed=tuple(failed))
+    created.sort(key=lambda pair: pair[0])
+    return ImportResult(
+        header=upload.header,
+        created=tuple(account for _line, account in created),
+        failed=tuple(failed),
+    )
 
 
 # --- Files to download -----------------------------------------------------------------------
