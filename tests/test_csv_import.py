@@ -370,6 +370,21 @@ def test_a_file_that_cannot_be_read_gets_a_message_and_creates_nothing(holder_in
     assert not OutboundEmail.objects.exists() and not mail.outbox
 
 
+def test_a_field_over_the_csv_limit_is_told_as_too_long_and_a_lone_quote_as_a_quote(holder_in):
+    """The csv module refuses a field over its size limit (131,072 characters) with an error
+    of its own: it is not a quote left open."""
+    limit = csv.field_size_limit()
+    too_long = csv_text(ENGLISH, row("teacher02"), row("teacher03", title="長" * (limit + 1)))
+    page = upload(holder_in, too_long, follow=False).content.decode()
+    assert f"檔案第 3 行附近有一個欄位超過 {limit} 個字元，太長了無法匯入" in page
+    assert "CSV 格式有誤" not in page
+    lone_quote = csv_text(ENGLISH, row("teacher02"), 'teacher03,"黃淑芬,學務處')
+    page = upload(holder_in, lone_quote, follow=False).content.decode()
+    assert "檔案第 3 行附近的 CSV 格式有誤（例如引號「&quot;」不成對）" in page
+    assert "太長" not in page
+    assert not Account.objects.filter(role="sub").exists()
+
+
 def test_posting_without_a_file_asks_for_one(holder_in):
     response = holder_in.post("/manage/accounts/import/", {})
     assert response.status_code == 200
