@@ -105,6 +105,29 @@ def _wrong_header(cells: list[str]) -> ValidationError:
     )
 
 
+def _unreadable_csv(error: csv.Error, *, line: int) -> ValidationError:
+    """The csv module's error in the holder's words. It tells a field over its size limit
+    only by its message (no error code of its own); every other error is a quoting one."""
+    if str(error).startswith("field larger than field limit"):
+        return ValidationError(
+            _(
+                "檔案第 %(line)d 行附近有一個欄位超過 %(limit)d 個字元，太長了無法匯入。"
+                '若這一格不該這麼長，可能是它前面有引號「"」沒有成對，'
+                "把後面好幾列都併進了同一格。"
+            )
+            % {"line": line, "limit": csv.field_size_limit()},
+            code="field_too_long",
+        )
+    return ValidationError(
+        _(
+            '檔案第 %(line)d 行附近的 CSV 格式有誤（例如引號「"」不成對），'
+            "請用 Excel 另存為「CSV UTF-8（逗號分隔）」後再上傳。"
+        )
+        % {"line": line},
+        code="not_csv",
+    )
+
+
 def read_import_file(upload) -> ImportFile:
     """The rows of an uploaded CSV file; ValidationError (one message) refuses the file."""
     if upload.size > MAX_FILE_BYTES:
@@ -143,15 +166,8 @@ def read_import_file(upload) -> ImportFile:
                     code="too_many_rows",
                 )
             rows.append((number, cells))
-    except csv.Error:
-        raise ValidationError(
-            _(
-                '檔案第 %(line)d 行附近的 CSV 格式有誤（例如引號「"」不成對），'
-                "請用 Excel 另存為「CSV UTF-8（逗號分隔）」後再上傳。"
-            )
-            % {"line": reader.line_num},
-            code="not_csv",
-        ) from None
+    except csv.Error as error:
+        raise _unreadable_csv(error, line=reader.line_num) from None
     if not rows:
         raise ValidationError(_("檔案只有標題列，沒有任何資料列。"), code="no_rows")
     return ImportFile(header=language, rows=tuple(rows))
@@ -335,9 +351,15 @@ CHUNK = 100
 
 
 def import_sub_accounts(*, unit, upload: ImportFile, actor, request=None) -> ImportResult:
-    """Create the good rows, each in a transaction of its own (its mail leaves when it
-    commits), so a row refused late by the service rolls back only itself."""
+    """Create the good rows, each in a savepoint of its own (its mail leaves when its chunk
+    commits), so a row refused late by the service rolls back only itself.
+
+    Rows are written in the order of their local part, whatever the file's order: two imports
+    of the same names at once then take the name locks in one order, so the second waits for
+    the first and reports each name the first created as a failed row, where opposite orders
+    deadlocked and one import was answered 500. The result keeps the file's order."""
     good, failed = check_rows(unit=unit, rows=upload.rows)
+    good.sort(key=lambda row: row.local_part)
     created = []
     # Commit every CHUNK rows: one disk sync per chunk instead of per row. Each row still runs
     # in its own savepoint (create_sub_account's atomic), so a refused row undoes only itself;
@@ -361,9 +383,14 @@ def import_sub_accounts(*, unit, upload: ImportFile, actor, request=None) -> Imp
                     )
                     failed.append(FailedRow(row.line, row.cells, tuple(_labelled(problems))))
                 else:
-                    created.append(account)
+                    created.append((row.line, account))
     failed.sort(key=lambda row: row.line)
-    return ImportResult(header=upload.header, created=tuple(created), failed=tuple(failed))
+    created.sort(key=lambda pair: pair[0])
+    return ImportResult(
+        header=upload.header,
+        created=tuple(account for _line, account in created),
+        failed=tuple(failed),
+    )
 
 
 # --- Files to download -----------------------------------------------------------------------

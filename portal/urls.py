@@ -25,5 +25,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# Rendered without the request (no context processors, database or cache): portal/errors.py.
+handler400 = "portal.errors.bad_request"
+handler500 = "portal.errors.server_error"
+
 if settings.DEMO_STATION_ENABLED:
     urlpatterns.append(path("demo-station/", include("stations.demo_station")))

@@ -4,11 +4,14 @@ bad rows listed with reasons and downloadable; bad files refused whole; the hold
 
 import csv
 import io
+import os
+import threading
 
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts import imports
@@ -367,6 +370,21 @@ def test_a_file_that_cannot_be_read_gets_a_message_and_creates_nothing(holder_in
     assert not OutboundEmail.objects.exists() and not mail.outbox
 
 
+def test_a_field_over_the_csv_limit_is_told_as_too_long_and_a_lone_quote_as_a_quote(holder_in):
+    """The csv module refuses a field over its size limit (131,072 characters) with an error
+    of its own: it is not a quote left open."""
+    limit = csv.field_size_limit()
+    too_long = csv_text(ENGLISH, row("teacher02"), row("teacher03", title="長" * (limit + 1)))
+    page = upload(holder_in, too_long, follow=False).content.decode()
+    assert f"檔案第 3 行附近有一個欄位超過 {limit} 個字元，太長了無法匯入" in page
+    assert "CSV 格式有誤" not in page
+    lone_quote = csv_text(ENGLISH, row("teacher02"), 'teacher03,"黃淑芬,學務處')
+    page = upload(holder_in, lone_quote, follow=False).content.decode()
+    assert "檔案第 3 行附近的 CSV 格式有誤（例如引號「&quot;」不成對）" in page
+    assert "太長" not in page
+    assert not Account.objects.filter(role="sub").exists()
+
+
 def test_posting_without_a_file_asks_for_one(holder_in):
     response = holder_in.post("/manage/accounts/import/", {})
     assert response.status_code == 200
@@ -442,3 +460,54 @@ def test_2000_rows_are_imported_in_one_request_with_their_mails_queued(
     assert StationGrant.objects.filter(station=stats).count() == 1900
     page = holder_in.get("/manage/accounts/import/result/").content.decode()
     assert "成功建立 1900 個子帳號，100 列有錯誤" in page
+
+
+# --- Two imports at once ----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="two imports at once need PostgreSQL's row locks (CI sets DATABASE_URL)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_the_same_names_in_opposite_order_both_finish_and_create_each_once(holder):
+    """Each row is either created by one of the two or listed as failed by the other with
+    its reason; both holders get their result page, their failed rows in the upload's order."""
+    names = [f"t{index:02d}" for index in range(50)]
+    files = {
+        "forward": csv_text(ENGLISH, *(row(name) for name in names)),
+        "backward": csv_text(ENGLISH, *(row(name) for name in reversed(names))),
+    }
+    clients = {}
+    for order in files:
+        clients[order] = Client(raise_request_exception=False)
+        assert sign_in(clients[order], "010300_admin01", GOOD_PASSWORD).status_code == 302
+    barrier = threading.Barrier(2)
+    answers = {}
+
+    def run(order):
+        try:
+            barrier.wait()
+            answers[order] = upload(clients[order], files[order], follow=False)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(order,)) for order in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for order, response in answers.items():
+        assert response.status_code == 302, f"the {order} import got {response.status_code}"
+        assert response["Location"] == "/manage/accounts/import/result/"
+    assert sorted(Account.objects.filter(role="sub").values_list("local_part", flat=True)) == names
+    failed = {}
+    for order, client in clients.items():
+        download = client.get("/manage/accounts/import/failed.csv")
+        rows = parse_download(download)[1:] if download.status_code == 200 else []
+        # created a moment ago by the other import, or already there when this one began
+        assert all("已被建立" in cells[-1] or "已有人使用" in cells[-1] for cells in rows)
+        failed[order] = [cells[0] for cells in rows]
+    assert sorted(failed["forward"] + failed["backward"]) == names  # each failed once
+    assert failed["forward"] == sorted(failed["forward"])  # as uploaded
+    assert failed["backward"] == sorted(failed["backward"], reverse=True)
