@@ -5,6 +5,7 @@ import unicodedata
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -511,3 +512,24 @@ class RecoveryCode(models.Model):
 
     def __str__(self):
         return f"{self.account} {self.created_at:%Y-%m-%d}"
+
+
+class AccountSession(AbstractBaseSession):
+    """A session (Django's database session) that knows whose it is, so ending an account's
+    sessions is one DELETE: disabling or resetting an account ends them for good instead of
+    suspending them until it is enabled again (accounts.sessions.SessionStore fills it)."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, null=True, blank=True, related_name="sessions"
+    )
+
+    class Meta(AbstractBaseSession.Meta):
+        db_table = "accounts_session"
+        verbose_name = _("登入工作階段")
+        verbose_name_plural = _("登入工作階段")
+
+    @classmethod
+    def get_session_store_class(cls):
+        from accounts.sessions import SessionStore
+
+        return SessionStore

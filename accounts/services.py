@@ -45,6 +45,7 @@ from accounts.models import (
     local_part_validator,
     normalize_login_name,
 )
+from accounts.sessions import end_sessions
 from accounts.validators import PasswordHistoryValidator
 from portal import emails
 from portal.net import client_ip
@@ -1270,8 +1271,8 @@ def set_stations(*, account: Account, stations, among, actor, request=None) -> N
 
 
 def disable_account(*, account: Account, actor, request=None) -> None:
-    """Disabled: cannot sign in; open sessions end at their next request (is_active), and
-    station tokens are deleted at once."""
+    """Disabled: cannot sign in; its sessions are deleted (re-enabling does not bring them
+    back) and station tokens too, at once."""
     from oauth2_provider.models import (
         get_access_token_model,
         get_grant_model,
@@ -1283,6 +1284,7 @@ def disable_account(*, account: Account, actor, request=None) -> None:
     with transaction.atomic():
         account.state = Account.State.DISABLED
         account.save(update_fields=["state"])
+        end_sessions(account)
         for model in (get_grant_model(), get_refresh_token_model(), get_access_token_model()):
             model.objects.filter(user=account).delete()
         record_security_event(
@@ -1376,6 +1378,7 @@ def reset_account(*, account: Account, actor, request=None) -> Account:
     with transaction.atomic():
         original = account.username
         disable_account(account=account, actor=actor, request=request)
+        end_sessions(account)  # also when it was disabled before: nothing of it stays open
         ReleasedLocalPart.objects.create(
             unit=account.unit,
             local_part=account.local_part,
