@@ -1270,6 +1270,15 @@ def set_stations(*, account: Account, stations, among, actor, request=None) -> N
             revoke_station(account=account, station=station, actor=actor, request=request)
 
 
+def _require_right_to_switch(account: Account, actor) -> None:
+    """Staff and superuser accounts are disabled, enabled or reset by a superuser only:
+    helpdesk must not be able to switch a colleague (or a superuser) off and on."""
+    if (account.is_staff or account.is_superuser) and not getattr(actor, "is_superuser", False):
+        raise ValidationError(
+            _("只有系統管理者（超級使用者）可以停用、重新啟用或重置管理人員的帳號。")
+        )
+
+
 def disable_account(*, account: Account, actor, request=None) -> None:
     """Disabled: cannot sign in; its sessions are deleted (re-enabling does not bring them
     back) and station tokens too, at once."""
@@ -1279,6 +1288,7 @@ def disable_account(*, account: Account, actor, request=None) -> None:
         get_refresh_token_model,
     )
 
+    _require_right_to_switch(account, actor)
     if account.state == Account.State.DISABLED:
         return
     with transaction.atomic():
@@ -1293,6 +1303,7 @@ def disable_account(*, account: Account, actor, request=None) -> None:
 
 
 def enable_account(*, account: Account, actor, request=None) -> None:
+    _require_right_to_switch(account, actor)
     if account.state != Account.State.DISABLED:
         return
     with transaction.atomic():
@@ -1373,6 +1384,7 @@ def reset_account(*, account: Account, actor, request=None) -> Account:
     the password (e.g. the registered mailbox is gone). The account is disabled and renamed
     out of the way, and its local part is freed for the same person to be registered again
     (by the holder, or by helpdesk for a main account). Its history stays."""
+    _require_right_to_switch(account, actor)
     if account.unit_id is None:
         raise ValidationError(_("只有學校或機關的帳號可以重置。"))
     with transaction.atomic():

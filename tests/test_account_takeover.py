@@ -8,7 +8,8 @@ import re
 import pytest
 from django.core import mail
 
-from accounts.models import AccountSession
+from accounts import services
+from accounts.models import Account, AccountSession, SecurityEvent
 from tests.conftest import (
     GOOD_PASSWORD,
     CommittingClient,
@@ -90,3 +91,48 @@ def test_a_reset_accounts_sessions_are_gone(desk, teacher):
 
     assert not AccountSession.objects.filter(session_key=key).exists()
     assert person.get("/me/")["Location"].startswith("/login/")
+
+
+# --- Low 16: staff accounts are switched off and on by superusers only -------------------
+
+
+def test_helpdesk_cannot_disable_or_enable_a_staff_member(desk, helpdesk):
+    colleague = Account.objects.create_user(
+        "desk2", email="desk2@portal.example.tw", password=GOOD_PASSWORD, full_name="客服二號"
+    )
+    colleague.is_staff = True
+    colleague.save()
+
+    for action in ("disable_selected", "reset_selected"):
+        page = desk.post(
+            "/admin/accounts/account/",
+            {"action": action, "_selected_action": [colleague.pk]},
+            follow=True,
+        ).content.decode()
+        assert "只有系統管理者（超級使用者）可以停用、重新啟用或重置管理人員的帳號。" in page
+    colleague.refresh_from_db()
+    assert colleague.state == Account.State.ACTIVE
+    assert not SecurityEvent.objects.filter(kind="account_disabled").exists()
+
+    Account.objects.filter(pk=colleague.pk).update(state=Account.State.DISABLED)
+    desk.post(
+        "/admin/accounts/account/",
+        {"action": "enable_selected", "_selected_action": [colleague.pk]},
+    )
+    colleague.refresh_from_db()
+    assert colleague.state == Account.State.DISABLED
+
+
+def test_a_superuser_may_disable_and_enable_a_staff_member(helpdesk, db):
+    root = Account.objects.create_superuser(
+        "root", email="root@portal.example.tw", password=GOOD_PASSWORD, full_name="管理者"
+    )
+    with pytest.raises(Exception, match="超級使用者"):
+        services.disable_account(account=helpdesk, actor=helpdesk)
+
+    services.disable_account(account=helpdesk, actor=root)
+    helpdesk.refresh_from_db()
+    assert helpdesk.state == Account.State.DISABLED
+    services.enable_account(account=helpdesk, actor=root)
+    helpdesk.refresh_from_db()
+    assert helpdesk.state == Account.State.ACTIVE
