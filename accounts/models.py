@@ -421,6 +421,11 @@ class EmailChangeRequest(models.Model):
         Account, on_delete=models.CASCADE, related_name="email_change_requests"
     )
     new_email = models.EmailField(max_length=254)
+    # Who asked: the person (/me/email/; empty on older rows) or their holder or helpdesk.
+    # A change someone else asked for is applied only by the person, signed in.
+    requested_by = models.ForeignKey(
+        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -437,6 +442,11 @@ class EmailChangeRequest(models.Model):
     def is_usable(self, now=None) -> bool:
         now = now or timezone.now()
         return self.used_at is None and self.revoked_at is None and now < self.expires_at
+
+    @property
+    def needs_the_person(self) -> bool:
+        """Asked for by someone else: only the account, signed in, may confirm it."""
+        return self.requested_by_id is not None and self.requested_by_id != self.account_id
 
 
 class ReleasedLocalPart(models.Model):
