@@ -1,6 +1,7 @@
 """The one place that decides who may load whose account (STYLE: access helpers)."""
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -13,14 +14,28 @@ def require_main_account(user) -> None:
         raise PermissionDenied(_("只有主帳號負責人可以使用這個頁面。"))
 
 
+def _manageable() -> Q:
+    """What a holder may manage: the unit's sub-accounts, never staff or superusers (whose
+    address and state are ways into the admin)."""
+    return Q(role=Account.Role.SUB, is_staff=False, is_superuser=False)
+
+
 def managed_accounts(holder):
-    """Every account of the holder's unit, the holder's own included."""
+    """The sub-accounts of the holder's unit that the holder manages: not the holder's own
+    account (edited at /me/), not staff, not superusers."""
     require_main_account(holder)
-    return Account.objects.filter(unit_id=holder.unit_id)
+    return Account.objects.filter(_manageable(), unit_id=holder.unit_id)
+
+
+def listed_accounts(holder):
+    """The holder's list and export: the managed sub-accounts and the holder's own row."""
+    require_main_account(holder)
+    return Account.objects.filter(_manageable() | Q(pk=holder.pk), unit_id=holder.unit_id)
 
 
 def get_managed_account(holder, username: str) -> Account:
-    """An account of the holder's unit, or 404 (never 403: other units' names stay hidden)."""
+    """A managed sub-account of the holder's unit, or 404 (never 403: other units' names, and
+    which names are staff, stay hidden)."""
     account = (
         managed_accounts(holder)
         .select_related("unit")

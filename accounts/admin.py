@@ -135,14 +135,39 @@ class AccountAdmin(admin.ModelAdmin):
         return request.user.has_perm("accounts.unlock_account")
 
     def save_model(self, request, obj, form, change):
+        """Profile fields are saved here; the e-mail never is: it goes through
+        change_email_for_person (confirmed by the person, or a pending account corrected
+        with a new set-password link), like the holder's change on the /manage/ pages."""
+        new_email = None
+        if change and "email" in form.changed_data:
+            new_email = obj.email
+            obj.email = form.initial["email"]
         super().save_model(request, obj, form, change)
-        if change and form.changed_data:
+        fields = sorted(set(form.changed_data) - {"email"})
+        if change and fields:
             services.record_security_event(
                 kind=SecurityEvent.Kind.PROFILE_CHANGED,
                 account=obj,
                 request=request,
-                detail={"fields": sorted(form.changed_data)},
+                detail={"fields": fields},
             )
+        if new_email is not None:
+            self._change_email(request, obj, new_email)
+
+    def _change_email(self, request, account, new_email):
+        from accounts.views import email_change_message
+
+        old_email = account.email
+        try:
+            outcome = services.change_email_for_person(
+                account=account, new_email=new_email, actor=request.user, request=request
+            )
+        except ValidationError as error:
+            self.message_user(request, error.messages[0], messages.ERROR)
+            return
+        if outcome != services.EmailChange.UNCHANGED:
+            message = email_change_message(outcome, account.username, old_email, new_email)
+            self.message_user(request, message, messages.WARNING)
 
     @admin.action(description=gettext_lazy("解除鎖定所選帳號"), permissions=["unlock"])
     def unlock_selected(self, request, queryset):

@@ -5,6 +5,7 @@ import unicodedata
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -420,6 +421,11 @@ class EmailChangeRequest(models.Model):
         Account, on_delete=models.CASCADE, related_name="email_change_requests"
     )
     new_email = models.EmailField(max_length=254)
+    # Who asked: the person (/me/email/; empty on older rows) or their holder or helpdesk.
+    # A change someone else asked for is applied only by the person, signed in.
+    requested_by = models.ForeignKey(
+        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -436,6 +442,11 @@ class EmailChangeRequest(models.Model):
     def is_usable(self, now=None) -> bool:
         now = now or timezone.now()
         return self.used_at is None and self.revoked_at is None and now < self.expires_at
+
+    @property
+    def needs_the_person(self) -> bool:
+        """Asked for by someone else: only the account, signed in, may confirm it."""
+        return self.requested_by_id is not None and self.requested_by_id != self.account_id
 
 
 class ReleasedLocalPart(models.Model):
@@ -512,3 +523,24 @@ class RecoveryCode(models.Model):
 
     def __str__(self):
         return f"{self.account} {self.created_at:%Y-%m-%d}"
+
+
+class AccountSession(AbstractBaseSession):
+    """A session (Django's database session) that knows whose it is, so ending an account's
+    sessions is one DELETE: disabling or resetting an account ends them for good instead of
+    suspending them until it is enabled again (accounts.sessions.SessionStore fills it)."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, null=True, blank=True, related_name="sessions"
+    )
+
+    class Meta(AbstractBaseSession.Meta):
+        db_table = "accounts_session"
+        verbose_name = _("登入工作階段")
+        verbose_name_plural = _("登入工作階段")
+
+    @classmethod
+    def get_session_store_class(cls):
+        from accounts.sessions import SessionStore
+
+        return SessionStore

@@ -46,6 +46,7 @@ from accounts.models import (
     local_part_validator,
     normalize_login_name,
 )
+from accounts.sessions import end_sessions
 from accounts.validators import PasswordHistoryValidator
 from portal import emails
 from portal.net import client_ip
@@ -1223,28 +1224,107 @@ def change_password(*, account: Account, new_password: str, request) -> Account:
 def request_email_change(*, account: Account, new_email: str, request=None) -> None:
     """A confirmation link to the new address (EmailChangeForm has re-checked the password);
     the old address stays until the link is used, and is told now."""
-    new_email = new_email.strip()
+    with transaction.atomic():
+        _propose_email(account=account, new_email=new_email.strip(), actor=account, request=request)
+
+
+def _propose_email(*, account: Account, new_email: str, actor: Account, request) -> None:
+    """Store a pending change with a fresh link (earlier pending ones end) and mail both
+    addresses: the person's own request, or one made for them by someone else."""
     now = timezone.now()
     token = secrets.token_urlsafe(32)
-    with transaction.atomic():
-        account.email_change_requests.filter(used_at=None, revoked_at=None).update(revoked_at=now)
-        EmailChangeRequest.objects.create(
-            account=account,
-            new_email=new_email,
-            token_hash=hash_secret(token),
-            created_at=now,
-            expires_at=now + timedelta(hours=settings.EMAIL_CHANGE_LINK_HOURS),
-        )
-        link = settings.PORTAL_BASE_URL + reverse("accounts:email-confirm", args=[token])
+    account.email_change_requests.filter(used_at=None, revoked_at=None).update(revoked_at=now)
+    EmailChangeRequest.objects.create(
+        account=account,
+        new_email=new_email,
+        requested_by=actor,
+        token_hash=hash_secret(token),
+        created_at=now,
+        expires_at=now + timedelta(hours=settings.EMAIL_CHANGE_LINK_HOURS),
+    )
+    link = settings.PORTAL_BASE_URL + reverse("accounts:email-confirm", args=[token])
+    if actor.pk == account.pk:
         emails.email_change_confirm(account=account, new_email=new_email, link=link)
         emails.email_change_notice(account=account, new_email=new_email)
-        record_security_event(
-            kind=Kind.EMAIL_CHANGE_REQUESTED,
-            account=account,
-            actor=account,
-            request=request,
-            detail={"new_email": new_email},
+    else:
+        emails.email_change_proposed(
+            account=account, new_email=new_email, link=link, requester=actor
         )
+        emails.email_change_proposed_notice(account=account, new_email=new_email, requester=actor)
+    record_security_event(
+        kind=Kind.EMAIL_CHANGE_REQUESTED,
+        account=account,
+        actor=actor,
+        request=request,
+        detail={"old_email": account.email, "new_email": new_email},
+    )
+
+
+def _revoke_mailed_secrets(account: Account, now) -> None:
+    """Set-password links, reset codes and e-mail-change links went to an address that is no
+    longer the account's: none of them works any more."""
+    for links in (
+        account.set_password_tokens,
+        account.password_reset_codes,
+        account.email_change_requests,
+    ):
+        links.filter(used_at=None, revoked_at=None).update(revoked_at=now)
+
+
+class EmailChange:
+    """What change_email_for_person did."""
+
+    UNCHANGED = "unchanged"
+    APPLIED = "applied"  # a pending account: changed, a new set-password link went to it
+    PROPOSED = "proposed"  # an account in use: waits for the person to confirm
+
+
+def change_email_for_person(*, account: Account, new_email: str, actor, request=None) -> str:
+    """An e-mail change by someone other than the person (their main-account holder on the
+    /manage/ pages, helpdesk in the admin). The address is where set-password links and
+    reset codes go, so it is never simply overwritten:
+
+    - a pending account (no password yet, typically a typo at creation) gets the new address
+      at once, a new set-password link there (every earlier one stops working) and a notice
+      at the old address;
+    - an account in use keeps its address until the person, signed in as themselves, uses
+      the confirmation link mailed to the new address; the old address is told at once.
+
+    Both are security events naming the actor and the old and new addresses.
+    """
+    new_email = new_email.strip()
+    if new_email == account.email:
+        return EmailChange.UNCHANGED
+    if actor is not None and actor.pk == account.pk:
+        raise ValidationError(_("自己的公務信箱請到「修改個人資料」變更。"))
+    errors = validate_profile(
+        Profile(full_name="-", office="-", title="-", phone="-", email=new_email)
+    )
+    if errors:
+        raise ValidationError(errors["email"])
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account.pk)
+        if account.state != Account.State.PENDING:
+            _propose_email(account=account, new_email=new_email, actor=actor, request=request)
+            return EmailChange.PROPOSED
+        now = timezone.now()
+        old_email = account.email
+        _revoke_mailed_secrets(account, now)
+        account.email = new_email
+        account.save(update_fields=["email"])
+        record_security_event(
+            kind=Kind.EMAIL_CHANGED,
+            account=account,
+            actor=actor,
+            request=request,
+            detail={"old_email": old_email, "new_email": new_email},
+        )
+        emails.email_changed_notice(account=account, old_email=old_email, requester=actor)
+        emails.account_created(account=account, link=issue_set_password_link(account=account))
+        record_security_event(
+            kind=Kind.SET_PASSWORD_LINK_SENT, account=account, actor=actor, request=request
+        )
+    return EmailChange.APPLIED
 
 
 def find_email_change(token: str) -> EmailChangeRequest | None:
@@ -1258,27 +1338,32 @@ def find_email_change(token: str) -> EmailChangeRequest | None:
     return found
 
 
-def confirm_email_change(*, change: EmailChangeRequest, request=None) -> Account:
+def confirm_email_change(*, change: EmailChangeRequest, actor=None, request=None) -> Account:
+    """Apply a confirmed change. One the person asked for needs only the link; one someone
+    else asked for needs the link and the person signed in (``actor``): the link alone
+    proves only that the new mailbox is reachable, which whoever typed it can arrange."""
+    if change.needs_the_person and (actor is None or actor.pk != change.account_id):
+        raise ValidationError(_("請先以帳號本人登入，再確認新信箱。"))
     with transaction.atomic():
+        now = timezone.now()
         claimed = EmailChangeRequest.objects.filter(
             pk=change.pk, used_at=None, revoked_at=None
-        ).update(used_at=timezone.now())
+        ).update(used_at=now)
         if not claimed:
             raise ValidationError(_("這個連結已經使用過或已失效。"))
         account = change.account
         old_email = account.email
         account.email = change.new_email
         account.save(update_fields=["email"])
-        # Codes mailed to the old address stop working with it.
-        account.password_reset_codes.filter(used_at=None, revoked_at=None).update(
-            revoked_at=timezone.now()
-        )
+        # Links and codes mailed to the old address stop working with it.
+        _revoke_mailed_secrets(account, now)
         record_security_event(
             kind=Kind.EMAIL_CHANGED,
             account=account,
             actor=account,
             request=request,
-            detail={"old_email": old_email, "new_email": change.new_email},
+            detail={"old_email": old_email, "new_email": change.new_email}
+            | ({"requested_by": change.requested_by.username} if change.needs_the_person else {}),
         )
     return account
 
@@ -1418,20 +1503,31 @@ def set_stations(*, account: Account, stations, among, actor, request=None) -> N
             revoke_station(account=account, station=station, actor=actor, request=request)
 
 
+def _require_right_to_switch(account: Account, actor) -> None:
+    """Staff and superuser accounts are disabled, enabled or reset by a superuser only:
+    helpdesk must not be able to switch a colleague (or a superuser) off and on."""
+    if (account.is_staff or account.is_superuser) and not getattr(actor, "is_superuser", False):
+        raise ValidationError(
+            _("只有系統管理者（超級使用者）可以停用、重新啟用或重置管理人員的帳號。")
+        )
+
+
 def disable_account(*, account: Account, actor, request=None) -> None:
-    """Disabled: cannot sign in; open sessions end at their next request (is_active), and
-    station tokens are deleted at once."""
+    """Disabled: cannot sign in; its sessions are deleted (re-enabling does not bring them
+    back) and station tokens too, at once."""
     from oauth2_provider.models import (
         get_access_token_model,
         get_grant_model,
         get_refresh_token_model,
     )
 
+    _require_right_to_switch(account, actor)
     if account.state == Account.State.DISABLED:
         return
     with transaction.atomic():
         account.state = Account.State.DISABLED
         account.save(update_fields=["state"])
+        end_sessions(account)
         for model in (get_grant_model(), get_refresh_token_model(), get_access_token_model()):
             model.objects.filter(user=account).delete()
         record_security_event(
@@ -1440,6 +1536,7 @@ def disable_account(*, account: Account, actor, request=None) -> None:
 
 
 def enable_account(*, account: Account, actor, request=None) -> None:
+    _require_right_to_switch(account, actor)
     if account.state != Account.State.DISABLED:
         return
     with transaction.atomic():
@@ -1520,11 +1617,13 @@ def reset_account(*, account: Account, actor, request=None) -> Account:
     the password (e.g. the registered mailbox is gone). The account is disabled and renamed
     out of the way, and its local part is freed for the same person to be registered again
     (by the holder, or by helpdesk for a main account). Its history stays."""
+    _require_right_to_switch(account, actor)
     if account.unit_id is None:
         raise ValidationError(_("只有學校或機關的帳號可以重置。"))
     with transaction.atomic():
         original = account.username
         disable_account(account=account, actor=actor, request=request)
+        end_sessions(account)  # also when it was disabled before: nothing of it stays open
         ReleasedLocalPart.objects.create(
             unit=account.unit,
             local_part=account.local_part,

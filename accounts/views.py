@@ -22,7 +22,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import imports, services, two_factor
-from accounts.access import get_managed_account, managed_accounts, require_main_account
+from accounts.access import get_managed_account, listed_accounts, require_main_account
 from accounts.forms import (
     AccountLookupForm,
     ChangePasswordForm,
@@ -619,9 +619,17 @@ def email_confirm(request, token):
     change = services.find_email_change(token)
     if change is None:
         return render(request, "accounts/email_confirm_invalid.html", status=404)
+    signed_in_as_account = request.user.is_authenticated and request.user.pk == change.account_id
+    if change.needs_the_person and not signed_in_as_account:
+        # Asked for by the holder or helpdesk: the person confirms it, signed in.
+        return render(request, "accounts/email_confirm_sign_in.html", {"change": change})
     if request.method == "POST":
         try:
-            services.confirm_email_change(change=change, request=request)
+            services.confirm_email_change(
+                change=change,
+                actor=request.user if request.user.is_authenticated else None,
+                request=request,
+            )
         except ValidationError:
             return render(request, "accounts/email_confirm_invalid.html", status=404)
         messages.success(request, _("公務信箱已變更為 %(email)s。") % {"email": change.new_email})
@@ -646,7 +654,7 @@ def _profile_from(cleaned) -> services.Profile:
 
 def _holder_accounts(holder, params):
     """The unit's accounts, filtered by q, state and station."""
-    accounts = managed_accounts(holder).order_by("username")
+    accounts = listed_accounts(holder).order_by("username")
     query = (params.get("q") or "").strip()
     if query:
         accounts = accounts.filter(
@@ -689,7 +697,7 @@ LIST_ROW = (
 )
 
 
-def _account_rows(accounts, stations) -> list[SafeString]:
+def _account_rows(accounts, stations, holder) -> list[SafeString]:
     """The list's table rows, drawn here rather than in the template: fifty rows of a dozen
     cells and station chips were two thirds of the page's time as template nodes.
 
@@ -718,6 +726,7 @@ def _account_rows(accounts, stations) -> list[SafeString]:
         )
         chip[station.pk, False] = format_html('<span class="chip">{} …</span>', station.name)
     link = reverse("accounts:manage-account", args=["-"])[:-2]  # "/manage/accounts/"
+    own_page = reverse("accounts:me")  # the holder's own row: edited at /me/
     states = {value: str(label) for value, label in Account.State.choices}
     main_badge = format_html(' <span class="badge">{}</span>', _("主帳號"))
     no_stations = mark_safe('<span class="muted">—</span>')
@@ -730,7 +739,7 @@ def _account_rows(accounts, stations) -> list[SafeString]:
         rows.append(
             format_html(
                 LIST_ROW,
-                link + quote(username) + "/",
+                own_page if pk == holder.pk else link + quote(username) + "/",
                 username,
                 main_badge if role == Account.Role.MAIN else "",
                 full_name,
@@ -760,7 +769,7 @@ def manage_accounts(request):
         "accounts/manage_list.html",
         {
             "page": page,
-            "rows": _account_rows(page.object_list, stations),
+            "rows": _account_rows(page.object_list, stations, request.user),
             "filters": filters.urlencode(),
             "states": Account.State.choices,
             "stations": [station for station in stations if station.is_active],
@@ -816,18 +825,21 @@ def manage_account(request, username):
         if done:
             messages.success(request, done)
             return redirect("accounts:manage-account", username=account.username)
-    return render(request, "accounts/manage_account.html", {"form": form, "managed": account})
+    pending_email = account.email_change_requests.filter(
+        used_at=None, revoked_at=None, expires_at__gt=timezone.now()
+    ).first()
+    context = {"form": form, "managed": account, "pending_email": pending_email}
+    return render(request, "accounts/manage_account.html", context)
 
 
 def _manage_action(request, account, action, form) -> str | None:
     """Carry out one button of the edit page; the message to show, or None (form errors)."""
     actor = request.user
-    if action in ("disable", "enable") and account.pk == actor.pk:
-        messages.error(request, _("不能停用自己的帳號；要交接請使用「轉移主帳號」。"))
-        return None
     if action == "disable":
         services.disable_account(account=account, actor=actor, request=request)
-        return _("已停用 %(username)s；這個帳號已無法登入。") % {"username": account.username}
+        return _("已停用 %(username)s；這個帳號已無法登入，登入中的裝置也已登出。") % {
+            "username": account.username
+        }
     if action == "enable":
         services.enable_account(account=account, actor=actor, request=request)
         return _("已重新啟用 %(username)s。") % {"username": account.username}
@@ -854,10 +866,32 @@ def _manage_action(request, account, action, form) -> str | None:
         request=request,
         **{field: form.cleaned_data[field] for field in ("full_name", "office", "title", "phone")},
     )
-    if form.cleaned_data["email"] != account.email:
-        account.email = form.cleaned_data["email"]
-        account.save(update_fields=["email"])
+    old_email, new_email = account.email, form.cleaned_data["email"].strip()
+    try:
+        outcome = services.change_email_for_person(
+            account=account, new_email=new_email, actor=actor, request=request
+        )
+    except ValidationError as error:
+        form.add_error("email", error)
+        return None
+    if outcome != services.EmailChange.UNCHANGED:
+        messages.info(
+            request, email_change_message(outcome, account.username, old_email, new_email)
+        )
     return _("已儲存 %(username)s 的資料。") % {"username": account.username}
+
+
+def email_change_message(outcome, username, old_email, new_email) -> str:
+    """What change_email_for_person did, told to the holder or helpdesk who asked."""
+    if outcome == services.EmailChange.APPLIED:
+        return _(
+            "帳號尚未開通，公務信箱已直接更正為 %(new)s：新的設定密碼連結已寄到新信箱，"
+            "先前寄出的連結都已失效，原信箱 %(old)s 也已收到通知。"
+        ) % {"new": new_email, "old": old_email}
+    return _(
+        "確認信已寄到新信箱 %(new)s；須由 %(username)s 本人登入後點選信中的連結才會生效，"
+        "在那之前仍使用 %(old)s。原信箱也已收到通知。"
+    ) % {"new": new_email, "username": username, "old": old_email}
 
 
 EXPORT_HEADER = [

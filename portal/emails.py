@@ -151,6 +151,46 @@ def email_change_notice(*, account, new_email):
     )
 
 
+def email_change_proposed(*, account, new_email, link, requester):
+    """To the new address, for a change someone else asked for: the person confirms it,
+    signed in as themselves."""
+    return _queue(
+        name="email_change_proposed",
+        to=new_email,
+        context={
+            "account": account,
+            "new_email": new_email,
+            "link": link,
+            "link_hours": settings.EMAIL_CHANGE_LINK_HOURS,
+            "requester": requester,
+        },
+        account=account,
+        carries_secret=True,
+    )
+
+
+def email_change_proposed_notice(*, account, new_email, requester):
+    """To the old address: someone else asked to move this account's mail elsewhere."""
+    return _queue(
+        name="email_change_proposed_notice",
+        to=account.email,
+        context={"account": account, "new_email": new_email, "requester": requester},
+        account=account,
+    )
+
+
+def email_changed_notice(*, account, old_email, requester):
+    """To the old address of a pending account whose address someone else corrected: the
+    set-password link sent here no longer works. The new address is not named (the old one
+    may be a stranger's typo)."""
+    return _queue(
+        name="email_changed_notice",
+        to=old_email,
+        context={"account": account, "requester": requester},
+        account=account,
+    )
+
+
 def account_lookup(*, email, unit, accounts):
     """Forgot account: the login names this e-mail holds in the unit."""
     return _queue(

@@ -122,7 +122,7 @@ def test_asking_writes_an_event(signed_in, teacher):
     event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.EMAIL_CHANGE_REQUESTED)
     assert event.account == teacher
     assert event.actor == teacher
-    assert event.detail == {"new_email": NEW}
+    assert event.detail == {"old_email": OLD, "new_email": NEW}
 
 
 def test_a_wrong_password_is_refused_and_nothing_is_sent(signed_in, teacher):

@@ -8,13 +8,12 @@ import pytest
 import time_machine
 from axes.models import AccessAttempt
 from captcha.models import CaptchaStore
-from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Account, SecurityEvent
+from accounts.models import Account, AccountSession, SecurityEvent
 from tests.conftest import CAPTCHA_OK, GOOD_PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -359,7 +358,7 @@ def test_a_rotated_session_key_no_longer_opens_anything(client, holder):
     client.session.save()
     before = client.session.session_key
     sign_in(client, "010300_admin01", GOOD_PASSWORD)
-    assert not Session.objects.filter(session_key=before).exists()
+    assert not AccountSession.objects.filter(session_key=before).exists()
 
 
 def test_a_sign_in_without_a_session_writes_the_session_once(client, holder):
@@ -370,7 +369,7 @@ def test_a_sign_in_without_a_session_writes_the_session_once(client, holder):
     writes = [
         q["sql"].split()[0]
         for q in queries.captured_queries
-        if "django_session" in q["sql"] and q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")
+        if "accounts_session" in q["sql"] and q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")
     ]
     assert writes == ["INSERT"]
     assert client.get("/").status_code == 200 and "_auth_user_id" in client.session
