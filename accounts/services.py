@@ -254,6 +254,7 @@ class SignInResult:
 
 # Session keys. The pending sign-in lives in an anonymous session until the code is given.
 TWO_FACTOR_PENDING = "two_factor_pending"
+SIGNED_IN_AT = "signed_in_at"
 
 
 def sign_in(*, request, username: str, password: str) -> SignInResult:
@@ -297,7 +298,9 @@ def _start_session(request, account: Account, password_change_reason: str | None
     password that must change first, then a required two-factor binding)."""
     login(request, account)
     request.session.pop(TWO_FACTOR_PENDING, None)
-    request.session["last_seen"] = int(timezone.now().timestamp())
+    now = int(timezone.now().timestamp())
+    request.session["last_seen"] = now
+    request.session[SIGNED_IN_AT] = now  # the absolute lifetime runs from here
     record_security_event(
         kind=Kind.SIGN_IN_SUCCEEDED,
         account=account,
