@@ -6,6 +6,10 @@ without it the checks that need it are skipped.
 """
 
 from django.contrib.auth.hashers import check_password
+from django.contrib.auth.password_validation import (
+    get_default_password_validators,
+    validate_password,
+)
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from zxcvbn import zxcvbn
@@ -28,6 +32,18 @@ SEQUENCES = (
     "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p",
     "!@#$%^&*()",
 )
+
+
+def validate_new_password(password: str, user=None, *, history: bool = True) -> None:
+    """The whole policy.
+
+    ``history=False`` leaves out the history rule, for a form whose current password has not
+    been confirmed yet: the history holds the current password, so its answer would tell an
+    intruder with a session whether a guess is right, with no lockout counting."""
+    validators = get_default_password_validators()
+    if not history:
+        validators = [v for v in validators if not isinstance(v, PasswordHistoryValidator)]
+    validate_password(password, user, validators)
 
 
 def _min_length(user) -> int:

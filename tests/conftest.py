@@ -23,6 +23,7 @@ from django.test import Client, TestCase
 from django.utils import timezone
 
 from accounts import guest_home
+from accounts.hashers import PortalArgon2PasswordHasher
 from accounts.models import Account, TwoFactorDevice, normalize_login_name
 from accounts.services import (
     PASSWORD_CHANGE_REQUIRED,
@@ -91,6 +92,32 @@ def eager_celery(request):
 
 
 CAPTCHA_OK = {"captcha_0": "test", "captcha_1": "PASSED"}
+
+
+class CountingHasher(PortalArgon2PasswordHasher):
+    """Our argon2 hasher, noting the length of each password it is handed (to hash or to
+    verify)."""
+
+    lengths: list[int] = []
+
+    def encode(self, password, salt):
+        CountingHasher.lengths.append(len(password))
+        return super().encode(password, salt)
+
+    def verify(self, password, encoded):
+        CountingHasher.lengths.append(len(password))
+        return super().verify(password, encoded)
+
+
+@pytest.fixture
+def hashed_lengths(settings):
+    """The lengths of the passwords handed to the hasher since the fixture started."""
+    CountingHasher.lengths = []
+    settings.PASSWORD_HASHERS = [
+        "tests.conftest.CountingHasher",
+        *settings.PASSWORD_HASHERS[1:],
+    ]
+    return lambda: list(CountingHasher.lengths)
 
 
 def sign_in(client, username, password, **extra):

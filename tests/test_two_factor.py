@@ -365,6 +365,8 @@ def test_regenerating_recovery_codes_needs_the_password_and_ends_the_old_ones(te
     assert refused.status_code == 200
     assert "密碼不正確" in refused.content.decode() and "目前【1】" in refused.content.decode()
     assert shown_recovery_codes(refused) == []
+    failed = SecurityEvent.objects.get(kind=Kind.PASSWORD_CHECK_FAILED, account=teacher)
+    assert failed.detail == {"purpose": "recovery_codes", "failures": 1}
 
     response = client.post(SETUP, {"action": "regenerate", "password": GOOD_PASSWORD}, follow=True)
     new_codes = shown_recovery_codes(response)
@@ -389,6 +391,8 @@ def test_unbinding_needs_the_password_and_then_the_password_alone_signs_in(teach
     refused = client.post(SETUP, {"action": "disable", "password": WRONG})
     assert "密碼不正確" in refused.content.decode()
     assert Account.objects.get(pk=teacher.pk).two_factor_device is not None
+    failed = SecurityEvent.objects.get(kind=Kind.PASSWORD_CHECK_FAILED, account=teacher)
+    assert failed.detail == {"purpose": "two_factor_unbinding", "failures": 1}
 
     response = client.post(SETUP, {"action": "disable", "password": GOOD_PASSWORD})
     assert response.status_code == 302
