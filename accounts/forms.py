@@ -402,12 +402,22 @@ class TwoFactorCodeForm(forms.Form):
     )
 
 
+class TwoFactorBindingForm(TwoFactorCodeForm):
+    """Binding: the first code from the app, and the current password (a signed-in session
+    alone does not bind a second factor)."""
+
+    password = PasswordField(
+        label=_("目前的密碼"),
+        error_messages={"required": _("請輸入目前的密碼。")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
 class PasswordAgainForm(forms.Form):
     """The current password, given again before a sensitive change."""
 
-    password = forms.CharField(
+    password = PasswordField(
         label=_("目前的密碼"),
-        strip=False,
         error_messages={"required": _("請輸入目前的密碼。")},
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )

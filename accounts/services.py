@@ -508,29 +508,35 @@ def _replace_recovery_codes(account: Account) -> list[str]:
     return codes
 
 
-def confirm_two_factor_binding(*, account: Account, code: str, request=None) -> list[str]:
-    """Put the binding in force with a first good code; returns the ten recovery codes, shown
-    once and kept only as hashes."""
+def confirm_two_factor_binding(*, account: Account, code: str, password: str, request) -> list[str]:
+    """Put the binding in force with the current password (re-checked through the lockout)
+    and a first good code; returns the ten recovery codes, shown once and kept only as
+    hashes. Both are checked and every error is told at once."""
+    errors: dict[str, list[str]] = {}
+    password_error = check_password_again(
+        account=account, password=password, request=request, purpose="two_factor_binding"
+    )
+    if password_error:
+        errors["password"] = [password_error]
     with transaction.atomic():
         device = TwoFactorDevice.objects.select_for_update().filter(account=account).first()
         if device is None or device.confirmed_at:
-            raise ValidationError({"code": [_("綁定流程已過期，請重新整理頁面後再掃描一次。")]})
+            errors["code"] = [_("綁定流程已過期，請重新整理頁面後再掃描一次。")]
+            raise ValidationError(errors)
         typed = two_factor.normalize_code(code)
         step = None
         if two_factor.is_totp_code(typed):
             secret = two_factor.decrypt_secret(device.encrypted_secret)
             step = two_factor.matching_step(secret, typed, timezone.now())
         if step is None:
-            raise ValidationError(
-                {
-                    "code": [
-                        _(
-                            "驗證碼不正確。請輸入驗證器 App 目前顯示的 6 位數字，"
-                            "並確認手機的時間是自動設定。"
-                        )
-                    ]
-                }
-            )
+            errors["code"] = [
+                _(
+                    "驗證碼不正確。請輸入驗證器 App 目前顯示的 6 位數字，"
+                    "並確認手機的時間是自動設定。"
+                )
+            ]
+        if errors:
+            raise ValidationError(errors)
         device.confirmed_at = timezone.now()
         device.last_used_step = step
         device.save(update_fields=["confirmed_at", "last_used_step"])

@@ -36,6 +36,7 @@ from accounts.forms import (
     SubAccountCreateForm,
     SubAccountProfileForm,
     TransferForm,
+    TwoFactorBindingForm,
     TwoFactorCodeForm,
 )
 from accounts.guest_home import guest_home
@@ -598,11 +599,14 @@ def me_two_factor(request):
         return render_throttled(request)
     if account.two_factor_device is None:
         secret = services.start_two_factor_binding(account=account)
-        form = TwoFactorCodeForm(_posted(request))
+        form = TwoFactorBindingForm(_posted(request))
         if request.method == "POST" and form.is_valid():
             try:
                 codes = services.confirm_two_factor_binding(
-                    account=account, code=form.cleaned_data["code"], request=request
+                    account=account,
+                    code=form.cleaned_data["code"],
+                    password=form.cleaned_data["password"],
+                    request=request,
                 )
             except ValidationError as error:
                 form.add_error(None, error)
