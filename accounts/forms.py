@@ -10,7 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import normalize_login_name
-from accounts.validators import validate_new_password
+from accounts.validators import (
+    password_too_long,
+    password_too_long_message,
+    validate_new_password,
+)
 
 USERNAME_HELP = _(
     "若您為學校主(子)帳號人員，[帳號]前綴請包含該校校代碼。"
@@ -68,10 +72,17 @@ def captcha_field():
 
 
 class PasswordField(forms.CharField):
-    """A password box: kept as typed (never stripped)."""
+    """A password box: kept as typed (never stripped), and over 128 characters refused here,
+    before any rule runs or anything is hashed; the message says only that it is too long."""
 
     def __init__(self, **kwargs):
         super().__init__(strip=False, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if password_too_long(value):
+            raise ValidationError(password_too_long_message(), code="password_too_long")
+        return value
 
 
 class SignInForm(forms.Form):
@@ -86,7 +97,6 @@ class SignInForm(forms.Form):
     )
     password = PasswordField(
         label=_("密碼"),
-        max_length=1024,
         error_messages={"required": _("請輸入密碼。")},
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )

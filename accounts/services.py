@@ -42,7 +42,12 @@ from accounts.models import (
     local_part_validator,
     normalize_login_name,
 )
-from accounts.validators import PasswordHistoryValidator, validate_new_password
+from accounts.validators import (
+    PasswordHistoryValidator,
+    password_too_long,
+    password_too_long_message,
+    validate_new_password,
+)
 from portal import emails
 from portal.net import client_ip
 from schools.models import Unit
@@ -358,6 +363,8 @@ def check_password_again(*, account: Account, password: str, request, purpose: s
     checked and a wrong one counts toward the same 3-strike lockout as a sign-in; each
     failure and a lock are in the security log (``purpose`` says where). A right password
     clears the count, as a sign-in does. The error to show, or None."""
+    if password_too_long(password):
+        return password_too_long_message()
     username = account.username
     if authenticate(request, username=username, password=password) is not None:
         if getattr(request, "portal_lockout_failures", 0):
