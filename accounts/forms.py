@@ -4,13 +4,17 @@ from captcha.conf import settings as captcha_settings
 from captcha.fields import CaptchaField, CaptchaTextInput
 from captcha.models import CaptchaStore
 from django import forms
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import normalize_login_name
+from accounts.validators import (
+    password_too_long,
+    password_too_long_message,
+    validate_new_password,
+)
 
 USERNAME_HELP = _(
     "若您為學校主(子)帳號人員，[帳號]前綴請包含該校校代碼。"
@@ -67,6 +71,20 @@ def captcha_field():
     )
 
 
+class PasswordField(forms.CharField):
+    """A password box: kept as typed (never stripped), and over 128 characters refused here,
+    before any rule runs or anything is hashed; the message says only that it is too long."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strip=False, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if password_too_long(value):
+            raise ValidationError(password_too_long_message(), code="password_too_long")
+        return value
+
+
 class SignInForm(forms.Form):
     username = forms.CharField(
         label=_("帳號"),
@@ -77,10 +95,8 @@ class SignInForm(forms.Form):
             attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
         ),
     )
-    password = forms.CharField(
+    password = PasswordField(
         label=_("密碼"),
-        max_length=1024,
-        strip=False,
         error_messages={"required": _("請輸入密碼。")},
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
@@ -130,15 +146,13 @@ def username_field():
 
 
 def new_password_fields(first_label=None, second_label=None):
-    first = forms.CharField(
+    first = PasswordField(
         label=first_label or _("新密碼"),
-        strip=False,
         error_messages={"required": _("請輸入新密碼。")},
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
-    second = forms.CharField(
+    second = PasswordField(
         label=second_label or _("確認新密碼"),
-        strip=False,
         error_messages={"required": _("請再輸入一次新密碼。")},
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -148,6 +162,10 @@ def new_password_fields(first_label=None, second_label=None):
 class NewPasswordMixin:
     """Both new-password fields: the same twice, and the whole policy for the account
     (None when a public form matched nobody: the checks that need an account are skipped)."""
+
+    # The password history is checked here unless the form asks for the current password:
+    # then the service checks it, once that password is confirmed (validate_new_password).
+    check_history = True
 
     def __init__(self, *args, account=None, **kwargs):
         self.account = account
@@ -159,7 +177,7 @@ class NewPasswordMixin:
         first, second = cleaned.get("new_password1"), cleaned.get("new_password2")
         if first:
             try:
-                validate_password(first, self.account)
+                validate_new_password(first, self.account, history=self.check_history)
             except ValidationError as error:
                 self.add_error("new_password1", error)
         if first and second and first != second:
@@ -240,20 +258,16 @@ class ProfileForm(forms.Form):
 
 
 class ChangePasswordForm(NewPasswordMixin, forms.Form):
-    old_password = forms.CharField(
+    """The current password is checked by the service (through the lockout), and the history
+    rule after it: the history holds the current password."""
+
+    check_history = False
+    old_password = PasswordField(
         label=_("目前的密碼"),
-        strip=False,
         error_messages={"required": _("請輸入目前的密碼。")},
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     new_password1, new_password2 = new_password_fields()
-
-    def clean(self):
-        cleaned = super().clean()
-        old = cleaned.get("old_password")
-        if old and not self.account.check_password(old):
-            self.add_error("old_password", _("目前的密碼不正確。"))
-        return cleaned
 
 
 class EmailChangeForm(forms.Form):
@@ -261,9 +275,8 @@ class EmailChangeForm(forms.Form):
     new_email2 = email_field(
         label=_("再輸入一次新信箱"), required_message=_("請再輸入一次新信箱。")
     )
-    password = forms.CharField(
+    password = PasswordField(
         label=_("目前的密碼"),
-        strip=False,
         error_messages={"required": _("請輸入目前的密碼。")},
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
@@ -279,9 +292,6 @@ class EmailChangeForm(forms.Form):
             self.add_error("new_email2", _("兩次輸入的信箱不一致。"))
         if first and first.strip().lower() == self.account.email.strip().lower():
             self.add_error("new_email", _("新信箱與目前的信箱相同。"))
-        password = cleaned.get("password")
-        if password and not self.account.check_password(password):
-            self.add_error("password", _("密碼不正確。"))
         return cleaned
 
 
@@ -377,9 +387,8 @@ class TransferForm(forms.Form):
         help_text=_("接任者必須是貴單位已開通的子帳號，例如 010300_teacher01。"),
         error_messages={"required": _("請輸入接任者的帳號。")},
     )
-    password = forms.CharField(
+    password = PasswordField(
         label=_("您的密碼"),
-        strip=False,
         error_messages={"required": _("請輸入您的密碼。")},
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
@@ -403,12 +412,22 @@ class TwoFactorCodeForm(forms.Form):
     )
 
 
+class TwoFactorBindingForm(TwoFactorCodeForm):
+    """Binding: the first code from the app, and the current password (a signed-in session
+    alone does not bind a second factor)."""
+
+    password = PasswordField(
+        label=_("目前的密碼"),
+        error_messages={"required": _("請輸入目前的密碼。")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
 class PasswordAgainForm(forms.Form):
     """The current password, given again before a sensitive change."""
 
-    password = forms.CharField(
+    password = PasswordField(
         label=_("目前的密碼"),
-        strip=False,
         error_messages={"required": _("請輸入目前的密碼。")},
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )

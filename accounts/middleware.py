@@ -12,10 +12,13 @@ TOUCH_EVERY_SECONDS = 60
 
 
 class IdleTimeoutMiddleware:
-    """End a signed-in session after SESSION_IDLE_MINUTES without a request.
+    """End a signed-in session after SESSION_IDLE_MINUTES without a request, and in any case
+    SESSION_ABSOLUTE_HOURS after its sign-in (kept in the session when it starts), however
+    active it has been since: the person signs in again on the login page.
 
     The last-seen time is written at most once a minute, so an active user does not cost a
-    session write on every request.
+    session write on every request. A session from before the absolute lifetime existed has
+    no sign-in time: its lifetime starts at its next request.
     """
 
     def __init__(self, get_response):
@@ -23,28 +26,55 @@ class IdleTimeoutMiddleware:
 
     def __call__(self, request):
         if request.user.is_authenticated:
-            now = int(time.time())
-            last_seen = request.session.get("last_seen", now)
-            if now - last_seen > settings.SESSION_IDLE_MINUTES * 60:
-                from accounts.models import SecurityEvent
-                from accounts.services import record_security_event
+            from accounts.services import SIGNED_IN_AT
 
-                account = request.user
-                logout(request)
-                record_security_event(
-                    kind=SecurityEvent.Kind.SESSION_EXPIRED,
-                    account=account,
-                    actor=account,
-                    request=request,
+            now = int(time.time())
+            session = request.session
+            last_seen = session.get("last_seen", now)
+            signed_in_at = session.get(SIGNED_IN_AT, now)
+            if now - signed_in_at > settings.SESSION_ABSOLUTE_HOURS * 3600:
+                self._end(request, reason="absolute")
+                messages.info(
+                    request,
+                    _("您已登入超過 %(hours)d 小時，為了安全，系統已自動登出，請重新登入。")
+                    % {"hours": settings.SESSION_ABSOLUTE_HOURS},
                 )
+                return redirect(self._login_url(request))
+            if now - last_seen > settings.SESSION_IDLE_MINUTES * 60:
+                self._end(request, reason="idle")
                 messages.info(
                     request,
                     _("您已閒置超過 %(minutes)d 分鐘，系統已自動登出，請重新登入。")
                     % {"minutes": settings.SESSION_IDLE_MINUTES},
                 )
-            elif now - last_seen >= TOUCH_EVERY_SECONDS or "last_seen" not in request.session:
-                request.session["last_seen"] = now
+            else:
+                if now - last_seen >= TOUCH_EVERY_SECONDS or "last_seen" not in session:
+                    session["last_seen"] = now
+                if SIGNED_IN_AT not in session:
+                    session[SIGNED_IN_AT] = now
         return self.get_response(request)
+
+    @staticmethod
+    def _end(request, *, reason):
+        from accounts.models import SecurityEvent
+        from accounts.services import record_security_event
+
+        account = request.user
+        logout(request)
+        record_security_event(
+            kind=SecurityEvent.Kind.SESSION_EXPIRED,
+            account=account,
+            actor=account,
+            request=request,
+            detail={"reason": reason},
+        )
+
+    @staticmethod
+    def _login_url(request):
+        target = reverse("accounts:login")
+        if request.method == "GET" and request.path != "/":
+            target += "?" + urlencode({"next": request.get_full_path()})
+        return target
 
 
 class RequiredActionsMiddleware:

@@ -342,6 +342,7 @@ class SecurityEvent(models.Model):
         APPLICATION_SUBMITTED = "application_submitted", _("申請主帳號")
         APPLICATION_APPROVED = "application_approved", _("核准主帳號申請")
         APPLICATION_REJECTED = "application_rejected", _("退回主帳號申請")
+        PASSWORD_CHECK_FAILED = "password_check_failed", _("再次確認密碼錯誤")
 
     kind = models.CharField(_("事件"), max_length=40, choices=Kind.choices)
     account = models.ForeignKey(

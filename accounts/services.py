@@ -12,10 +12,7 @@ from datetime import datetime, timedelta
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import authenticate, login, update_session_auth_hash
-from django.contrib.auth.password_validation import (
-    get_default_password_validators,
-    validate_password,
-)
+from django.contrib.auth.password_validation import get_default_password_validators
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -47,7 +44,12 @@ from accounts.models import (
     normalize_login_name,
 )
 from accounts.sessions import end_sessions
-from accounts.validators import PasswordHistoryValidator
+from accounts.validators import (
+    PasswordHistoryValidator,
+    password_too_long,
+    password_too_long_message,
+    validate_new_password,
+)
 from portal import emails
 from portal.net import client_ip
 from schools.models import Unit
@@ -232,7 +234,7 @@ def set_password_from_link(*, token: SetPasswordToken, new_password: str, reques
         if not locked.is_usable():
             raise ValidationError(_("這個連結已經使用過或已失效。"))
         account = token.account
-        validate_password(new_password, account)
+        validate_new_password(new_password, account)
         now = timezone.now()
         _store_new_password(account, new_password)
         if account.state == Account.State.PENDING:
@@ -268,6 +270,7 @@ class SignInResult:
 
 # Session keys. The pending sign-in lives in an anonymous session until the code is given.
 TWO_FACTOR_PENDING = "two_factor_pending"
+SIGNED_IN_AT = "signed_in_at"
 
 
 def sign_in(*, request, username: str, password: str) -> SignInResult:
@@ -311,7 +314,9 @@ def _start_session(request, account: Account, password_change_reason: str | None
     password that must change first, then a required two-factor binding)."""
     login(request, account)
     request.session.pop(TWO_FACTOR_PENDING, None)
-    request.session["last_seen"] = int(timezone.now().timestamp())
+    now = int(timezone.now().timestamp())
+    request.session["last_seen"] = now
+    request.session[SIGNED_IN_AT] = now  # the absolute lifetime runs from here
     record_security_event(
         kind=Kind.SIGN_IN_SUCCEEDED,
         account=account,
@@ -363,6 +368,52 @@ def _sign_in_failed(request, username: str, *, kind=Kind.SIGN_IN_FAILED) -> Sign
     return SignInResult(
         account=None, username=username, lock=lock, disabled=disabled, just_locked=just_locked
     )
+
+
+def check_password_again(*, account: Account, password: str, request, purpose: str) -> str | None:
+    """The one re-check of the signed-in account's password before a sensitive change
+    (password, e-mail, two-factor binding, unbinding and recovery codes, the main role):
+    through the sign-in machinery, so a locked name is refused before the password is
+    checked and a wrong one counts toward the same 3-strike lockout as a sign-in; each
+    failure and a lock are in the security log (``purpose`` says where). A right password
+    clears the count, as a sign-in does. The error to show, or None."""
+    if password_too_long(password):
+        return password_too_long_message()
+    username = account.username
+    if authenticate(request, username=username, password=password) is not None:
+        if getattr(request, "portal_lockout_failures", 0):
+            axes_reset(username=username)
+        return None
+    lock = lock_state(username)
+    counted = getattr(request, "axes_failures_since_start", None) is not None
+    refused = getattr(request, "axes_locked_out", False) and not counted
+    detail = {"purpose": purpose, "failures": lock.failures}
+    if refused:
+        detail["refused_locked"] = True
+    record_security_event(
+        kind=Kind.PASSWORD_CHECK_FAILED,
+        account=account,
+        actor=account,
+        request=request,
+        detail=detail,
+    )
+    if lock.locked and counted:
+        record_security_event(
+            kind=Kind.LOCKED_OUT,
+            account=account,
+            actor=account,
+            request=request,
+            detail={"locked_until": lock.locked_until.isoformat(), "purpose": purpose},
+        )
+    if lock.locked:
+        return _(
+            "密碼錯誤已達 3 次，帳號已鎖定 15 分鐘，請於 %(until)s 後再試，"
+            "或致電系統客服 %(phone)s 解鎖。"
+        ) % {
+            "until": timezone.localtime(lock.locked_until).strftime("%H:%M"),
+            "phone": settings.HELPDESK_PHONE,
+        }
+    return _("密碼不正確（錯誤 3 次將鎖定帳號，目前【%(n)d】）。") % {"n": lock.failures}
 
 
 def pending_two_factor_sign_in(request) -> Account | None:
@@ -447,17 +498,6 @@ def use_second_factor(*, account: Account, code: str, request=None) -> str | Non
 # --- Two-factor binding (SPEC /me/two-factor/, seed 002) ---------------------------------
 
 
-def check_password_again(*, account: Account, password: str, request) -> str | None:
-    """Re-check the signed-in account's password before a sensitive change, through the
-    sign-in machinery so a wrong one counts toward the lockout. The error, or None."""
-    if authenticate(request, username=account.username, password=password) is not None:
-        return None
-    lock = lock_state(account.username)
-    if lock.locked:
-        return _("密碼錯誤次數過多，帳號已鎖定 15 分鐘。")
-    return _("密碼不正確（錯誤 3 次將鎖定帳號，目前【%(n)d】）。") % {"n": lock.failures}
-
-
 UNCONFIRMED_SECRET_LIFETIME = timedelta(minutes=30)
 
 
@@ -491,29 +531,35 @@ def _replace_recovery_codes(account: Account) -> list[str]:
     return codes
 
 
-def confirm_two_factor_binding(*, account: Account, code: str, request=None) -> list[str]:
-    """Put the binding in force with a first good code; returns the ten recovery codes, shown
-    once and kept only as hashes."""
+def confirm_two_factor_binding(*, account: Account, code: str, password: str, request) -> list[str]:
+    """Put the binding in force with the current password (re-checked through the lockout)
+    and a first good code; returns the ten recovery codes, shown once and kept only as
+    hashes. Both are checked and every error is told at once."""
+    errors: dict[str, list[str]] = {}
+    password_error = check_password_again(
+        account=account, password=password, request=request, purpose="two_factor_binding"
+    )
+    if password_error:
+        errors["password"] = [password_error]
     with transaction.atomic():
         device = TwoFactorDevice.objects.select_for_update().filter(account=account).first()
         if device is None or device.confirmed_at:
-            raise ValidationError({"code": [_("綁定流程已過期，請重新整理頁面後再掃描一次。")]})
+            errors["code"] = [_("綁定流程已過期，請重新整理頁面後再掃描一次。")]
+            raise ValidationError(errors)
         typed = two_factor.normalize_code(code)
         step = None
         if two_factor.is_totp_code(typed):
             secret = two_factor.decrypt_secret(device.encrypted_secret)
             step = two_factor.matching_step(secret, typed, timezone.now())
         if step is None:
-            raise ValidationError(
-                {
-                    "code": [
-                        _(
-                            "驗證碼不正確。請輸入驗證器 App 目前顯示的 6 位數字，"
-                            "並確認手機的時間是自動設定。"
-                        )
-                    ]
-                }
-            )
+            errors["code"] = [
+                _(
+                    "驗證碼不正確。請輸入驗證器 App 目前顯示的 6 位數字，"
+                    "並確認手機的時間是自動設定。"
+                )
+            ]
+        if errors:
+            raise ValidationError(errors)
         device.confirmed_at = timezone.now()
         device.last_used_step = step
         device.save(update_fields=["confirmed_at", "last_used_step"])
@@ -528,7 +574,9 @@ def confirm_two_factor_binding(*, account: Account, code: str, request=None) -> 
 
 def regenerate_recovery_codes(*, account: Account, password: str, request) -> list[str]:
     """New recovery codes after the password is given again; the old ones stop working."""
-    error = check_password_again(account=account, password=password, request=request)
+    error = check_password_again(
+        account=account, password=password, request=request, purpose="recovery_codes"
+    )
     if error:
         raise ValidationError({"password": [error]})
     with transaction.atomic():
@@ -559,7 +607,9 @@ def _remove_two_factor(account: Account) -> None:
 def disable_two_factor(*, account: Account, password: str, request) -> None:
     """Unbind after the password is given again. Where two-factor is required, binding a new
     authenticator is the next step (that is how someone moves to a new phone)."""
-    error = check_password_again(account=account, password=password, request=request)
+    error = check_password_again(
+        account=account, password=password, request=request, purpose="two_factor_unbinding"
+    )
     if error:
         raise ValidationError({"password": [error]})
     with transaction.atomic():
@@ -1102,7 +1152,7 @@ def finalize_password_reset(
         raise ValidationError({"code": [reset_code_error()]})
     account = row.account
     try:
-        validate_password(new_password, account)
+        validate_new_password(new_password, account)
     except ValidationError as error:
         raise ValidationError({"new_password1": error.messages}) from error
     with transaction.atomic():
@@ -1206,10 +1256,22 @@ def update_profile(
     return account
 
 
-def change_password(*, account: Account, new_password: str, request) -> Account:
-    """Own password change (ChangePasswordForm has re-checked the old password): the policy
-    with history, the other sessions ended (this one kept), a notice mailed."""
-    validate_password(new_password, account)
+def change_password(
+    *, account: Account, current_password: str, new_password: str, request
+) -> Account:
+    """Own password change, also the admin's (its page leads here): the current password
+    re-checked through the lockout, then the policy with history (only then: the history
+    holds the current password, so its answer must not be had without it), the other
+    sessions ended (this one kept), a notice mailed."""
+    password_error = check_password_again(
+        account=account, password=current_password, request=request, purpose="password_change"
+    )
+    if password_error:
+        raise ValidationError({"old_password": [password_error]})
+    try:
+        validate_new_password(new_password, account)
+    except ValidationError as error:
+        raise ValidationError({"new_password1": error.messages}) from error
     with transaction.atomic():
         _store_new_password(account, new_password)
         record_security_event(
@@ -1221,9 +1283,14 @@ def change_password(*, account: Account, new_password: str, request) -> Account:
     return account
 
 
-def request_email_change(*, account: Account, new_email: str, request=None) -> None:
-    """A confirmation link to the new address (EmailChangeForm has re-checked the password);
-    the old address stays until the link is used, and is told now."""
+def request_email_change(*, account: Account, new_email: str, password: str, request) -> None:
+    """A confirmation link to the new address after the password is re-checked through the
+    lockout; the old address stays until the link is used, and is told now."""
+    error = check_password_again(
+        account=account, password=password, request=request, purpose="email_change"
+    )
+    if error:
+        raise ValidationError({"password": [error]})
     with transaction.atomic():
         _propose_email(account=account, new_email=new_email.strip(), actor=account, request=request)
 
@@ -1568,7 +1635,9 @@ def transfer_main_role(
     is locked, so two transfers at once cannot leave zero or two main accounts."""
     successor_username = normalize_login_name(successor_username)
     errors: dict[str, list[str]] = {}
-    password_error = check_password_again(account=holder, password=password, request=request)
+    password_error = check_password_again(
+        account=holder, password=password, request=request, purpose="main_role_transfer"
+    )
     if password_error:
         errors["password"] = [password_error]
     successor = (

@@ -36,6 +36,7 @@ from accounts.forms import (
     SubAccountCreateForm,
     SubAccountProfileForm,
     TransferForm,
+    TwoFactorBindingForm,
     TwoFactorCodeForm,
 )
 from accounts.guest_home import guest_home
@@ -292,6 +293,14 @@ def admin_login(request):
     return redirect(f"{reverse('accounts:login')}?{query}")
 
 
+def admin_password_change(request):
+    """The admin's own password change would skip the lockout, the notice mail and the
+    password's history: the admin changes its password on the portal's page, like everyone."""
+    return redirect(
+        f"{reverse('accounts:me-password')}?{urlencode({'next': reverse('admin:index')})}"
+    )
+
+
 # --- Public self-service forms ------------------------------------------------------------
 
 RESET_FLOW = "password_reset_flow"
@@ -484,13 +493,28 @@ def me_password(request):
         if key_throttled(request, "password-change", str(request.user.pk)):
             return render_throttled(request)
         if form.is_valid():
-            services.change_password(
+            try:
+                services.change_password(
+                    account=request.user,
+                    current_password=form.cleaned_data["old_password"],
+                    new_password=form.cleaned_data["new_password1"],
+                    request=request,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("密碼已變更，其他裝置上的登入都已結束。"))
+                return redirect(_next_url(request) or "home")
+        elif "old_password" in form.cleaned_data:
+            # Every error at once: the current password is checked too (a wrong one counts).
+            error = services.check_password_again(
                 account=request.user,
-                new_password=form.cleaned_data["new_password1"],
+                password=form.cleaned_data["old_password"],
                 request=request,
+                purpose="password_change",
             )
-            messages.success(request, _("密碼已變更，其他裝置上的登入都已結束。"))
-            return redirect(_next_url(request) or "home")
+            if error:
+                form.add_error("old_password", error)
     return _form_page(
         request,
         "accounts/me_password.html",
@@ -514,15 +538,31 @@ def me_email(request):
             return render_throttled(request)
         if form.is_valid():
             new_email = form.cleaned_data["new_email"]
-            services.request_email_change(
-                account=request.user, new_email=new_email, request=request
+            try:
+                services.request_email_change(
+                    account=request.user,
+                    new_email=new_email,
+                    password=form.cleaned_data["password"],
+                    request=request,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request,
+                    _("確認信已寄到 %(new)s，請點選信中的連結完成變更；在那之前仍使用 %(old)s。")
+                    % {"new": new_email, "old": request.user.email},
+                )
+                return redirect("accounts:me")
+        elif "password" in form.cleaned_data:
+            error = services.check_password_again(
+                account=request.user,
+                password=form.cleaned_data["password"],
+                request=request,
+                purpose="email_change",
             )
-            messages.success(
-                request,
-                _("確認信已寄到 %(new)s，請點選信中的連結完成變更；在那之前仍使用 %(old)s。")
-                % {"new": new_email, "old": request.user.email},
-            )
-            return redirect("accounts:me")
+            if error:
+                form.add_error("password", error)
     return _form_page(request, "accounts/me_email.html", form)
 
 
@@ -559,11 +599,14 @@ def me_two_factor(request):
         return render_throttled(request)
     if account.two_factor_device is None:
         secret = services.start_two_factor_binding(account=account)
-        form = TwoFactorCodeForm(_posted(request))
+        form = TwoFactorBindingForm(_posted(request))
         if request.method == "POST" and form.is_valid():
             try:
                 codes = services.confirm_two_factor_binding(
-                    account=account, code=form.cleaned_data["code"], request=request
+                    account=account,
+                    code=form.cleaned_data["code"],
+                    password=form.cleaned_data["password"],
+                    request=request,
                 )
             except ValidationError as error:
                 form.add_error(None, error)

@@ -239,7 +239,11 @@ PASSWORD_MAX_AGE_DAYS = env_int("PASSWORD_MAX_AGE_DAYS", 0)
 # password is then checked again against the policy at its next sign-in.
 PASSWORD_POLICY_VERSION = 1
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
-SESSION_COOKIE_AGE = 12 * 60 * 60  # the cookie's lifetime; the idle timeout ends sessions first
+# However active, a session ends this many hours after its sign-in (accounts/middleware.py).
+SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 12)
+if SESSION_ABSOLUTE_HOURS < 1:
+    raise ImproperlyConfigured("SESSION_ABSOLUTE_HOURS must be at least 1")
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_HOURS * 60 * 60  # the cookie lasts no longer
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -16,13 +16,14 @@ import pyotp
 import pytest
 from aiosmtpd.controller import Controller
 from captcha.conf import settings as captcha_settings
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AnonymousUser, Group
 from django.core import mail
 from django.core.cache import cache, caches
-from django.test import Client, TestCase
+from django.test import Client, RequestFactory, TestCase
 from django.utils import timezone
 
 from accounts import guest_home
+from accounts.hashers import PortalArgon2PasswordHasher
 from accounts.models import Account, TwoFactorDevice, normalize_login_name
 from accounts.services import (
     PASSWORD_CHANGE_REQUIRED,
@@ -93,6 +94,32 @@ def eager_celery(request):
 CAPTCHA_OK = {"captcha_0": "test", "captcha_1": "PASSED"}
 
 
+class CountingHasher(PortalArgon2PasswordHasher):
+    """Our argon2 hasher, noting the length of each password it is handed (to hash or to
+    verify)."""
+
+    lengths: list[int] = []
+
+    def encode(self, password, salt):
+        CountingHasher.lengths.append(len(password))
+        return super().encode(password, salt)
+
+    def verify(self, password, encoded):
+        CountingHasher.lengths.append(len(password))
+        return super().verify(password, encoded)
+
+
+@pytest.fixture
+def hashed_lengths(settings):
+    """The lengths of the passwords handed to the hasher since the fixture started."""
+    CountingHasher.lengths = []
+    settings.PASSWORD_HASHERS = [
+        "tests.conftest.CountingHasher",
+        *settings.PASSWORD_HASHERS[1:],
+    ]
+    return lambda: list(CountingHasher.lengths)
+
+
 def sign_in(client, username, password, **extra):
     """Sign in as the person would, phone in hand: the password, then (for an account with
     two-factor) the current code; an account that must bind two-factor binds it. The answer
@@ -109,21 +136,30 @@ def sign_in(client, username, password, **extra):
             response.url, {"code": next_totp_code(account), "account": account.username}
         )
     if account.must_use_two_factor and not client.session.get(PASSWORD_CHANGE_REQUIRED):
-        bind_through_the_page(client, account)
+        bind_through_the_page(client, account, password)
     return response
 
 
-def bind_through_the_page(client, account) -> None:
-    """Bind two-factor in this signed-in client's session (which stays signed in)."""
+def bind_through_the_page(client, account, password=GOOD_PASSWORD) -> None:
+    """Bind two-factor in this signed-in client's session (which stays signed in): the
+    password again and the app's first code."""
     client.get("/me/two-factor/")
-    bound = client.post("/me/two-factor/", {"code": next_totp_code(account)})
+    bound = client.post("/me/two-factor/", {"password": password, "code": next_totp_code(account)})
     assert bound.url.startswith("/me/two-factor/recovery-codes/"), "binding failed"
 
 
-def bind_two_factor(account) -> str:
-    """Bind an authenticator for ``account`` as the binding page would; returns the secret."""
+def bind_two_factor(account, password=GOOD_PASSWORD) -> str:
+    """Bind an authenticator for ``account`` as the binding page would (its password given
+    again, from a browser of its own); returns the secret."""
     secret = start_two_factor_binding(account=account)
-    confirm_two_factor_binding(account=account, code=code_at(secret, timezone.now()))
+    request = RequestFactory().post("/me/two-factor/")
+    request.user = AnonymousUser()
+    confirm_two_factor_binding(
+        account=account,
+        code=code_at(secret, timezone.now()),
+        password=password,
+        request=request,
+    )
     return secret
 
 

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import EmailChangeRequest, SecurityEvent
-from tests.conftest import GOOD_PASSWORD, sign_in
+from tests.conftest import GOOD_PASSWORD, CommittingClient, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -130,12 +130,43 @@ def test_a_wrong_password_is_refused_and_nothing_is_sent(signed_in, teacher):
 
     page = response.content.decode()
     assert response.status_code == 200
-    assert "密碼不正確。" in page
+    assert "密碼不正確（錯誤 3 次將鎖定帳號，目前【1】）" in page
     assert f'value="{NEW}"' in page
     assert WRONG_PASSWORD not in page
     assert mail.outbox == []
     assert not EmailChangeRequest.objects.exists()
     assert email_of(teacher) == OLD
+
+
+def test_three_wrong_passwords_lock_the_name_and_are_in_the_security_log(signed_in, teacher):
+    for attempt in (1, 2):
+        assert f"目前【{attempt}】" in ask(signed_in, password=WRONG_PASSWORD).content.decode()
+    assert "帳號已鎖定 15 分鐘" in ask(signed_in, password=WRONG_PASSWORD).content.decode()
+
+    refused = sign_in(CommittingClient(), "010300_teacher01", GOOD_PASSWORD)
+    assert "此帳號已鎖定 15 分鐘" in refused.content.decode()
+    failures = SecurityEvent.objects.filter(kind="password_check_failed", account=teacher)
+    assert [event.detail["purpose"] for event in failures] == ["email_change"] * 3
+    assert SecurityEvent.objects.filter(kind="locked_out", account=teacher).count() == 1
+    assert mail.outbox == []
+    assert not EmailChangeRequest.objects.exists()
+
+
+def test_a_locked_name_is_refused_before_its_password_is_checked(
+    signed_in, teacher, hashed_lengths
+):
+    for _ in range(3):
+        sign_in(CommittingClient(), "010300_teacher01", WRONG_PASSWORD)
+    checked_before = len(hashed_lengths())
+
+    page = ask(signed_in).content.decode()
+
+    assert "帳號已鎖定 15 分鐘" in page
+    assert len(hashed_lengths()) == checked_before  # the right password was never hashed
+    assert mail.outbox == []
+    assert not EmailChangeRequest.objects.exists()
+    refused = SecurityEvent.objects.get(kind="password_check_failed", account=teacher)
+    assert refused.detail["refused_locked"] is True
 
 
 def test_two_different_new_addresses_are_refused(signed_in, teacher):
@@ -163,7 +194,7 @@ def test_every_error_is_named_at_once(signed_in, teacher):
 
     page = response.content.decode()
     assert response.status_code == 200
-    for message in ("新信箱與目前的信箱相同。", "兩次輸入的信箱不一致。", "密碼不正確。"):
+    for message in ("新信箱與目前的信箱相同。", "兩次輸入的信箱不一致。", "密碼不正確（"):
         assert message in page
     assert 'value="lin.other@school.edu.tw"' in page
     assert mail.outbox == []

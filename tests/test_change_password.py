@@ -62,7 +62,7 @@ def test_it_changes_the_password_keeps_this_session_and_ends_the_others(signed_i
 
 def test_every_error_is_listed_at_once_and_nothing_typed_comes_back(signed_in, teacher):
     page = change(signed_in, "not-my-password", "abcd1234", "abcd12345").content.decode()
-    assert "目前的密碼不正確" in page
+    assert "密碼不正確（錯誤 3 次將鎖定帳號，目前【1】）" in page
     assert "鍵盤或字母順序" in page
     assert "兩次輸入的密碼不一致" in page
     assert "not-my-password" not in page and "abcd1234" not in page
@@ -207,3 +207,128 @@ def test_an_account_moved_to_the_admin_side_meets_the_admin_rules_at_sign_in(cli
     school.save()
     sign_in(client, "010300_clerk", "Harbor#Lan7")
     assert client.get("/")["Location"].startswith(PAGE)  # 12 characters on the admin side
+
+
+# --- The current password goes through the lockout and the security log (issue 13) --------
+
+WRONG = "Wrong#Password-99x"
+
+
+def lock_by_signing_in_wrongly(username):
+    for _ in range(3):
+        sign_in(CommittingClient(), username, WRONG)
+
+
+def test_three_wrong_current_passwords_lock_the_name_as_three_wrong_sign_ins_would(
+    signed_in, teacher
+):
+    for attempt in (1, 2):
+        page = change(signed_in, WRONG, OTHER_GOOD_PASSWORD).content.decode()
+        assert f"密碼不正確（錯誤 3 次將鎖定帳號，目前【{attempt}】）" in page
+    page = change(signed_in, WRONG, OTHER_GOOD_PASSWORD).content.decode()
+    assert "帳號已鎖定 15 分鐘" in page
+
+    # The name is locked for signing in too, even with the right password.
+    refused = sign_in(CommittingClient(), "010300_teacher01", GOOD_PASSWORD)
+    assert refused.status_code == 200
+    assert "此帳號已鎖定 15 分鐘" in refused.content.decode()
+
+    failures = SecurityEvent.objects.filter(kind="password_check_failed", account=teacher)
+    assert [event.detail["purpose"] for event in failures] == ["password_change"] * 3
+    assert sorted(event.detail["failures"] for event in failures) == [1, 2, 3]
+    assert SecurityEvent.objects.filter(kind="locked_out", account=teacher).count() == 1
+    teacher.refresh_from_db()
+    assert teacher.check_password(GOOD_PASSWORD)
+    assert mail.outbox == []
+
+
+def test_a_locked_name_cannot_change_its_password_even_with_the_right_one(signed_in, teacher):
+    lock_by_signing_in_wrongly("010300_teacher01")
+
+    page = change(signed_in, GOOD_PASSWORD, OTHER_GOOD_PASSWORD).content.decode()
+
+    assert "帳號已鎖定 15 分鐘" in page
+    teacher.refresh_from_db()
+    assert teacher.check_password(GOOD_PASSWORD)
+    assert mail.outbox == []
+    refused = SecurityEvent.objects.get(kind="password_check_failed", account=teacher)
+    assert refused.detail == {"purpose": "password_change", "failures": 3, "refused_locked": True}
+
+
+def test_a_right_current_password_clears_the_count_as_a_sign_in_does(signed_in, teacher):
+    change(signed_in, WRONG, OTHER_GOOD_PASSWORD)
+    change(signed_in, WRONG, OTHER_GOOD_PASSWORD)
+    assert change(signed_in, GOOD_PASSWORD, OTHER_GOOD_PASSWORD).status_code == 302
+    failed = sign_in(CommittingClient(), "010300_teacher01", WRONG)
+    assert "目前【1】" in failed.content.decode()
+
+
+def test_the_history_rule_says_nothing_before_the_current_password_is_confirmed(signed_in, teacher):
+    """The history holds the current password: its answer would confirm a guess of it."""
+    page = change(signed_in, WRONG, GOOD_PASSWORD).content.decode()
+
+    assert "密碼不正確" in page
+    assert "新密碼不可與前 3 次設定的密碼相同" not in page
+
+
+# --- The admin's password change is the portal's own (issue 13) ---------------------------
+
+
+@pytest.fixture
+def helpdesk_signed_in(client, helpdesk):
+    assert sign_in(client, "helpdesk", GOOD_PASSWORD).status_code == 302
+    return client
+
+
+def test_the_admins_password_change_leads_to_the_portals_page(helpdesk_signed_in, helpdesk):
+    response = helpdesk_signed_in.get("/admin/password_change/")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{PAGE}?next=%2Fadmin%2F"
+
+
+def test_posting_to_the_admins_password_change_changes_nothing(helpdesk_signed_in, helpdesk):
+    response = helpdesk_signed_in.post(
+        "/admin/password_change/",
+        {
+            "old_password": GOOD_PASSWORD,
+            "new_password1": "Sunrise!Bamboo-Ferry64x",
+            "new_password2": "Sunrise!Bamboo-Ferry64x",
+        },
+    )
+
+    assert response.status_code == 302
+    helpdesk.refresh_from_db()
+    assert helpdesk.check_password(GOOD_PASSWORD)
+
+
+def test_an_admin_changes_its_password_with_the_notice_the_history_and_the_lockout(
+    helpdesk_signed_in, helpdesk
+):
+    new = "Sunrise!Bamboo-Ferry64x"
+    target = helpdesk_signed_in.get("/admin/password_change/")["Location"]
+    wrong = helpdesk_signed_in.post(
+        target, {"old_password": WRONG, "new_password1": new, "new_password2": new}
+    )
+    assert "目前【1】" in wrong.content.decode()
+    assert SecurityEvent.objects.filter(kind="password_check_failed", account=helpdesk).exists()
+
+    done = helpdesk_signed_in.post(
+        target,
+        {
+            "old_password": GOOD_PASSWORD,
+            "new_password1": new,
+            "new_password2": new,
+            "next": "/admin/",
+        },
+    )
+
+    assert done["Location"] == "/admin/"
+    helpdesk.refresh_from_db()
+    assert helpdesk.check_password(new)
+    assert helpdesk.password_changed_at is not None
+    assert helpdesk.password_history.count() >= 1
+    assert "密碼已變更通知" in mail.outbox[-1].subject
+    assert mail.outbox[-1].to == [helpdesk.email]
+    assert SecurityEvent.objects.filter(kind="password_changed", account=helpdesk).exists()
+    assert helpdesk_signed_in.get("/admin/").status_code == 200  # this session goes on

@@ -52,6 +52,9 @@ def test_a_wrong_password_is_refused_and_counts_toward_the_lockout(holder_in, ho
     assert holder.role == Account.Role.MAIN
     assert "已鎖定" in sign_in(Client(), "010300_admin01", GOOD_PASSWORD).content.decode()
     assert mail.outbox == []
+    failures = SecurityEvent.objects.filter(kind="password_check_failed", account=holder)
+    assert [event.detail["purpose"] for event in failures] == ["main_role_transfer"] * 3
+    assert SecurityEvent.objects.filter(kind="locked_out", account=holder).count() == 1
 
 
 @pytest.mark.django_db

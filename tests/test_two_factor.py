@@ -120,7 +120,7 @@ def test_a_wrong_code_does_not_bind_and_says_what_to_check(teacher):
     with time_machine.travel(MOMENT, tick=False):
         secret = shown_secret(client.get(SETUP))
         wrong = str((int(totp(secret).now()) + 1) % 1_000_000).zfill(6)
-        response = client.post(SETUP, {"code": wrong})
+        response = client.post(SETUP, {"password": GOOD_PASSWORD, "code": wrong})
     assert response.status_code == 200
     assert "驗證碼不正確" in response.content.decode()
     assert shown_secret(response) == secret  # same QR code, try again
@@ -132,7 +132,9 @@ def test_binding_with_the_current_code_shows_ten_recovery_codes_once_and_stores_
     client = signed_in_client(teacher)
     with time_machine.travel(MOMENT, tick=False):
         secret = shown_secret(client.get(SETUP))
-        response = client.post(SETUP, {"code": totp(secret).now()}, follow=True)
+        response = client.post(
+            SETUP, {"password": GOOD_PASSWORD, "code": totp(secret).now()}, follow=True
+        )
     assert response.redirect_chain == [("/me/two-factor/recovery-codes/", 302)]
     codes = shown_recovery_codes(response)
     assert len(codes) == 10 and len(set(codes)) == 10
@@ -170,12 +172,45 @@ def test_the_code_used_to_bind_cannot_sign_in_again(teacher):
     with time_machine.travel(MOMENT, tick=False):
         secret = shown_secret(client.get(SETUP))
         code = totp(secret).now()
-        client.post(SETUP, {"code": code})
+        client.post(SETUP, {"password": GOOD_PASSWORD, "code": code})
         other = CommittingClient()
         password_step(other, teacher.username)
         response = code_step(other, code)
     assert not signed_in(other)
     assert "目前【1】" in response.content.decode()
+
+
+def test_binding_needs_the_current_password_as_well_as_the_code(teacher):
+    client = signed_in_client(teacher)
+    with time_machine.travel(MOMENT, tick=False):
+        secret = shown_secret(client.get(SETUP))
+        missing = client.post(SETUP, {"code": totp(secret).now()})
+        wrong = client.post(SETUP, {"password": WRONG, "code": totp(secret).now()})
+    assert "請輸入目前的密碼" in missing.content.decode()
+    page = wrong.content.decode()
+    assert "密碼不正確（錯誤 3 次將鎖定帳號，目前【1】）" in page
+    assert WRONG not in page
+    assert shown_secret(wrong) == secret  # same QR code, try again
+    assert Account.objects.get(pk=teacher.pk).two_factor_device is None
+    assert not SecurityEvent.objects.filter(kind=Kind.TWO_FACTOR_ENABLED).exists()
+    failed = SecurityEvent.objects.get(kind=Kind.PASSWORD_CHECK_FAILED, account=teacher)
+    assert failed.detail == {"purpose": "two_factor_binding", "failures": 1}
+    assert not mail.outbox
+
+
+def test_three_wrong_passwords_at_binding_lock_the_name(teacher):
+    client = signed_in_client(teacher)
+    with time_machine.travel(MOMENT, tick=False):
+        secret = shown_secret(client.get(SETUP))
+        for _ in range(3):
+            last = client.post(SETUP, {"password": WRONG, "code": totp(secret).now()})
+        locked = client.post(SETUP, {"password": GOOD_PASSWORD, "code": totp(secret).now()})
+        refused = password_step(CommittingClient(), teacher.username)
+    assert "帳號已鎖定 15 分鐘" in last.content.decode()
+    assert "帳號已鎖定 15 分鐘" in locked.content.decode()
+    assert Account.objects.get(pk=teacher.pk).two_factor_device is None
+    assert "此帳號已鎖定 15 分鐘" in refused.content.decode()
+    assert SecurityEvent.objects.filter(kind=Kind.LOCKED_OUT, account=teacher).count() == 1
 
 
 # --- Signing in with a code -----------------------------------------------------------------
@@ -346,7 +381,9 @@ def bound_with_codes(account):
     """Bind through the page, now; returns the secret and the recovery codes shown."""
     client = signed_in_client(account)
     secret = shown_secret(client.get(SETUP))
-    codes = shown_recovery_codes(client.post(SETUP, {"code": totp(secret).now()}, follow=True))
+    codes = shown_recovery_codes(
+        client.post(SETUP, {"password": GOOD_PASSWORD, "code": totp(secret).now()}, follow=True)
+    )
     assert len(codes) == 10
     mail.outbox.clear()
     return secret, codes
@@ -406,6 +443,8 @@ def test_regenerating_recovery_codes_needs_the_password_and_ends_the_old_ones(te
     assert refused.status_code == 200
     assert "密碼不正確" in refused.content.decode() and "目前【1】" in refused.content.decode()
     assert shown_recovery_codes(refused) == []
+    failed = SecurityEvent.objects.get(kind=Kind.PASSWORD_CHECK_FAILED, account=teacher)
+    assert failed.detail == {"purpose": "recovery_codes", "failures": 1}
 
     response = client.post(SETUP, {"action": "regenerate", "password": GOOD_PASSWORD}, follow=True)
     new_codes = shown_recovery_codes(response)
@@ -430,6 +469,8 @@ def test_unbinding_needs_the_password_and_then_the_password_alone_signs_in(teach
     refused = client.post(SETUP, {"action": "disable", "password": WRONG})
     assert "密碼不正確" in refused.content.decode()
     assert Account.objects.get(pk=teacher.pk).two_factor_device is not None
+    failed = SecurityEvent.objects.get(kind=Kind.PASSWORD_CHECK_FAILED, account=teacher)
+    assert failed.detail == {"purpose": "two_factor_unbinding", "failures": 1}
 
     response = client.post(SETUP, {"action": "disable", "password": GOOD_PASSWORD})
     assert response.status_code == 302
@@ -468,7 +509,9 @@ def test_admin_side_and_staff_accounts_must_bind_before_anything_opens(client, w
     assert SecurityEvent.objects.filter(kind=Kind.TWO_FACTOR_BINDING_REQUIRED).exists()
 
     secret = shown_secret(page)
-    client.post(SETUP, {"code": totp(secret).now()})  # one step of drift either side is allowed
+    client.post(
+        SETUP, {"password": GOOD_PASSWORD, "code": totp(secret).now()}
+    )  # one step of drift either side is allowed
     assert client.get("/").status_code == 200
 
 

@@ -1,6 +1,7 @@
 """Two-factor sign-in in a real Chromium: an admin-side account binds an authenticator at its
-first sign-in (the secret read off the page, as a person types it into the app), keeps its
-recovery codes, signs out, and signs in again with a code, a wrong one first."""
+first sign-in (its password again, and the secret read off the page, as a person types it
+into the app), keeps its recovery codes, signs out, and signs in again with a code, a wrong
+one first."""
 
 import time
 
@@ -53,8 +54,10 @@ def test_an_admin_side_account_binds_two_factor_at_first_sign_in_and_then_signs_
     assert len(groups) > 1 and all(len(group) == 4 for group in groups)
     screenshot("51-two-factor-binding-required")
 
-    # The person types the secret into the app, which then shows the current code.
+    # The person types the secret into the app, which then shows the current code; the
+    # password is asked again (a signed-in session alone does not bind).
     totp = pyotp.TOTP(secret_on_screen.replace(" ", ""))
+    page.fill("#id_password", GOOD_PASSWORD)
     bound_at = time.time()
     page.fill("#id_code", totp.at(bound_at))
     page.click("main form button[type=submit]")
