@@ -7,7 +7,11 @@ account's tokens, and tokens whose grant or consent was withdrawn, stop working.
 
 import base64
 import binascii
+import hashlib
+import hmac
 import logging
+import threading
+from contextvars import ContextVar
 from urllib.parse import unquote_plus
 
 from django.conf import settings
@@ -22,6 +26,7 @@ from django_ratelimit.core import get_usage
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views import AuthorizationView, RevokeTokenView, TokenView, UserInfoView
+from redis.exceptions import RedisError
 
 from portal.net import client_ip
 from stations import services
@@ -69,6 +74,9 @@ class StationValidator(OAuth2Validator):
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
         return valid and self._still_allowed(request.user, client)
+
+    def _check_secret(self, provided_secret, stored_secret):
+        return check_client_secret(provided_secret, stored_secret, super()._check_secret)
 
     def validate_bearer_token(self, token, scopes, request):
         # An access token counts only when it came in the Authorization header: oauthlib
@@ -176,6 +184,55 @@ class StationUserInfoView(UserInfoView):
         return super().dispatch(request, *args, **kwargs)
 
 
+class TokenEndpointThrottled(Exception):
+    """A client secret would have to be checked the slow way, and this address (or this
+    client from this address) has used up its share: answer 429 without checking it."""
+
+    def __init__(self, wait: int):
+        super().__init__(wait)
+        self.wait = wait
+
+
+# The Django request of the token-endpoint call under way: oauthlib hands the validator its
+# own request object, which carries no client address.
+_token_request: ContextVar = ContextVar("portal_token_request", default=None)
+
+
+class _VerifiedSecrets:
+    """Client secrets this process has verified with argon2, kept as an HMAC (keyed with
+    SECRET_KEY) under the stored hash: a station's later exchanges are checked in
+    microseconds, and a new secret (a new stored hash) starts afresh. Process memory only:
+    nothing of a secret goes to Redis or the database."""
+
+    LIMIT = 1000
+
+    def __init__(self):
+        self._known: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _mac(provided: str) -> bytes:
+        key = hashlib.sha256(b"portal:oidc-client-secret:" + settings.SECRET_KEY.encode()).digest()
+        return hmac.new(key, provided.encode("utf-8"), hashlib.sha256).digest()
+
+    def matches(self, provided: str, stored: str) -> bool:
+        known = self._known.get(stored)
+        return known is not None and hmac.compare_digest(known, self._mac(provided))
+
+    def remember(self, provided: str, stored: str) -> None:
+        with self._lock:
+            if len(self._known) >= self.LIMIT:
+                self._known.clear()
+            self._known[stored] = self._mac(provided)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._known.clear()
+
+
+verified_secrets = _VerifiedSecrets()
+
+
 def _client_id_of(request) -> str:
     """The client_id a token-endpoint request names: from HTTP Basic (client_secret_basic,
     form-encoded per RFC 6749 §2.3.1) or the body (client_secret_post). Only read, never
@@ -191,14 +248,18 @@ def _client_id_of(request) -> str:
     return str(request.POST.get("client_id", ""))[:200]
 
 
-def _token_endpoint_limited(request) -> int | None:
-    """Count this request against the token endpoint's limits, per address and per client
-    from that address (OIDC_TOKEN_RATE_PER_ADDRESS, OIDC_TOKEN_RATE_PER_CLIENT). Seconds to
-    wait when over a limit, None otherwise. Every request counts, since every one may cost
-    an argon2 verify of the client secret. The client's counter is kept per address: a
-    client_id is no secret (it travels in every authorization URL), and a counter shared by
-    all addresses would let anyone who floods it stop a station's teachers from signing in.
-    With the cache (Redis) down nothing is counted, as elsewhere."""
+def _count_slow_check(request) -> None:
+    """Count one slow (argon2) check of a client secret against the limits, per address and
+    per client from that address (OIDC_TOKEN_RATE_PER_ADDRESS, OIDC_TOKEN_RATE_PER_CLIENT);
+    raise TokenEndpointThrottled over either.
+
+    Only slow checks count: an honest station is checked the slow way once per process and
+    then never again, so however busy it is its exchanges and refreshes are never refused,
+    while wrong secrets, which are always slow, are. The client's counter is kept per
+    address: a client_id is no secret (it travels in every authorization URL), and one
+    counter for all addresses would let anyone who floods it stop a station's teachers from
+    signing in. With the cache (Redis) unreachable nothing is counted, as for the other
+    limits."""
     address = client_ip(request) or "unknown"
     counted = [("address", address, settings.OIDC_TOKEN_RATE_PER_ADDRESS)]
     client_id = _client_id_of(request)
@@ -214,14 +275,27 @@ def _token_endpoint_limited(request) -> int | None:
                 rate=rate,
                 increment=True,
             )
-        except Exception:  # the cache backend's own connection errors
-            logger.warning(
-                "rate-limit cache unavailable; token endpoint not counted", exc_info=True
-            )
+        except (RedisError, OSError):  # the cache is unreachable: fail open, as elsewhere
+            logger.warning("rate-limit cache unavailable; token endpoint not counted")
             continue
         if usage and usage["should_limit"]:
             wait = max(wait or 1, usage["time_left"])
-    return wait
+    if wait is not None:
+        raise TokenEndpointThrottled(wait)
+
+
+def check_client_secret(provided: str, stored: str, check) -> bool:
+    """The validator's secret check: the fast path for a secret this process has verified,
+    else ``check`` (argon2) after counting it; a verified secret is remembered."""
+    if verified_secrets.matches(provided, stored):
+        return True
+    request = _token_request.get()
+    if request is not None:
+        _count_slow_check(request)
+    valid = check(provided, stored)
+    if valid:
+        verified_secrets.remember(provided, stored)
+    return valid
 
 
 def _slow_down(wait: int):
@@ -242,14 +316,17 @@ def _slow_down(wait: int):
 
 
 class ThrottledClientAuthMixin:
-    """The endpoints that check a client secret (an argon2 verify) count each request
-    per address and per client first, and refuse over the limit without checking it."""
+    """The endpoints that check a client secret: a slow (argon2) check is counted per
+    address and per client first, and refused over the limit without checking it."""
 
     def post(self, request, *args, **kwargs):
-        wait = _token_endpoint_limited(request)
-        if wait is not None:
-            return _slow_down(wait)
-        return super().post(request, *args, **kwargs)
+        marker = _token_request.set(request)
+        try:
+            return super().post(request, *args, **kwargs)
+        except TokenEndpointThrottled as throttled:
+            return _slow_down(throttled.wait)
+        finally:
+            _token_request.reset(marker)
 
 
 class StationTokenView(ThrottledClientAuthMixin, TokenView):

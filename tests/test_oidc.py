@@ -17,6 +17,7 @@ from accounts.hashers import PortalArgon2PasswordHasher
 from accounts.models import Account, SecurityEvent
 from stations import services
 from stations.models import Station
+from stations.oidc import verified_secrets
 from tests.conftest import GOOD_PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -414,6 +415,7 @@ def counting_hasher(settings):
         for name in settings.PASSWORD_HASHERS
     ]
     CountingArgon2Hasher.verifies = 0
+    verified_secrets.forget()
     return CountingArgon2Hasher
 
 
@@ -449,8 +451,8 @@ def test_over_the_per_client_limit_the_token_endpoint_refuses_without_checking_t
 def test_a_flood_of_wrong_secrets_does_not_stop_the_stations_own_exchanges(
     teacher_in, teacher, station, counting_hasher, settings
 ):
-    """A client_id is public (it is in every authorization URL): a flood from elsewhere
-    uses up the flooder's counter, not the station's."""
+    """A client_id is public (it is in every authorization URL): a flood uses up the
+    flooder's counters, never the station's."""
     settings.OIDC_TOKEN_RATE_PER_CLIENT = "4/m"
     grant_and_consent(teacher, station)
     relying_party = Station_(station, teacher_in)
@@ -460,6 +462,26 @@ def test_a_flood_of_wrong_secrets_does_not_stop_the_stations_own_exchanges(
         assert wrong_secret_exchange(station, address="198.51.100.66").status_code == 429
         code = code_of(relying_party.authorize())
         assert relying_party.token(code).status_code == 200
+
+
+def test_a_busy_stations_exchanges_cost_one_slow_check_and_are_never_refused(
+    teacher_in, teacher, station, counting_hasher, settings
+):
+    """Refreshes every ten minutes for thousands of teachers come from one station server:
+    once its secret is verified, its exchanges are checked without argon2 and not counted."""
+    settings.OIDC_TOKEN_RATE_PER_CLIENT = "2/m"
+    settings.OIDC_TOKEN_RATE_PER_ADDRESS = "2/m"
+    grant_and_consent(teacher, station)
+    relying_party = Station_(station, teacher_in)
+    with time_machine.travel(timezone.now(), tick=False):
+        for _ in range(6):
+            code = code_of(relying_party.authorize())
+            assert relying_party.token(code).status_code == 200
+        assert counting_hasher.verifies == 1
+        # A wrong secret from the station's own address is still a slow check, counted.
+        assert wrong_secret_exchange(station, address="127.0.0.1").status_code == 401
+        assert wrong_secret_exchange(station, address="127.0.0.1").status_code == 429
+        assert counting_hasher.verifies == 2
 
 
 def test_over_the_per_address_limit_the_token_endpoint_refuses_any_client(

@@ -171,6 +171,16 @@ def test_a_typo_in_a_boolean_fails_loudly(tmp_path):
     assert "DEBUG='ture' is not a boolean" in output
 
 
+@pytest.mark.parametrize("rate", ["300/0m", "300", "many/m", "0/m"])
+def test_a_token_endpoint_rate_that_is_no_rate_fails_loudly(tmp_path, rate):
+    """A rate django-ratelimit cannot use (a zero window divides by zero) would turn the
+    limit off without a word: the start-up refuses it."""
+    code, output = manage(tmp_path, "check", DEBUG="true", OIDC_TOKEN_RATE_PER_CLIENT=rate)
+
+    assert code != 0
+    assert "OIDC_TOKEN_RATE_PER_CLIENT must be a rate" in output
+
+
 def test_it_reads_a_starttls_mail_url():
     settings = parse_email_url("smtp+tls://user:p%40ss@mail.example.tw:587")
 
