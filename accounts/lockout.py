@@ -1,5 +1,6 @@
 """The 3-strike, 15-minute lockout per login name, on django-axes (SECURITY.md)."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -7,10 +8,15 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.db.models import Max, Sum
+from django.db import connection, transaction
+from django.db.models import F, Max, Sum
 from django.utils import timezone
 
 from accounts.models import normalize_login_name
+
+# The first key of the advisory locks taken around one login name's password check: a
+# namespace of our own, so no other use of pg_advisory_xact_lock collides with these.
+SIGN_IN_LOCK_NAMESPACE = 1301
 
 
 def username_for_lockout(request, credentials):
@@ -20,6 +26,29 @@ def username_for_lockout(request, credentials):
         return normalize_login_name(credentials["username"])
     data = getattr(request, "data", None) or request.POST
     return normalize_login_name(data.get("username"))
+
+
+@contextmanager
+def one_password_check_at_a_time(username: str):
+    """Serialise the password checks of one login name: the lock check, the password check
+    and the failure count happen inside one transaction that holds a lock on the name, so a
+    burst of parallel sign-ins gets no more password checks than the tries it has left.
+
+    PostgreSQL: a transaction-scoped advisory lock on the name (released at commit). SQLite
+    allows one writer at a time: a write at the start takes the database's write lock for the
+    whole transaction (as BEGIN IMMEDIATE would), which serialises every sign-in there."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                    [SIGN_IN_LOCK_NAMESPACE, normalize_login_name(username)],
+                )
+            elif connection.vendor == "sqlite":  # an UPDATE of no row still takes the lock
+                AccessAttempt.objects.filter(pk=-1).update(
+                    failures_since_start=F("failures_since_start")
+                )
+        yield
 
 
 def lockout_response(request, original_response, credentials):

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import two_factor
-from accounts.lockout import LockState, lock_state
+from accounts.lockout import LockState, lock_state, one_password_check_at_a_time
 from accounts.models import (
     Account,
     EmailChangeRequest,
@@ -260,13 +260,15 @@ def sign_in(*, request, username: str, password: str) -> SignInResult:
     """Check a password through django-axes (per-name lockout). Without two-factor the session
     starts now; with it, only a pending sign-in is kept and the code step must follow.
 
-    Unknown names fail exactly like known ones: same counting, same answer.
+    Unknown names fail exactly like known ones: same counting, same answer. The checks of
+    one name run one at a time (lock check, password, count), so a burst of parallel tries
+    gets no more password checks than the tries left; one commit for the sign-in's writes.
     """
     username = normalize_login_name(username)
-    account = authenticate(request, username=username, password=password)
-    if account is None:
-        return _sign_in_failed(request, username)
-    with transaction.atomic():  # one commit for the sign-in's writes
+    with one_password_check_at_a_time(username):
+        account = authenticate(request, username=username, password=password)
+        if account is None:
+            return _sign_in_failed(request, username)
         return _password_accepted(request, account, username, password)
 
 

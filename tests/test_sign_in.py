@@ -1,7 +1,9 @@
 """Signing in (SPEC section 3): captcha, case-insensitive names, the 3-strike lockout per login
 name, pending and disabled accounts, sessions."""
 
+import os
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -406,3 +408,68 @@ def test_a_captcha_answers_once_right_or_wrong(client, holder, real_captcha):
     again = client.post("/login/", {**form, "captcha_1": answer})
     assert "_auth_user_id" not in client.session
     assert "驗證碼不正確" in again.content.decode()
+
+
+# --- Parallel sign-ins (PostgreSQL) -----------------------------------------------------------
+
+needs_postgres = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="parallel sign-ins need PostgreSQL's locks and a server (CI sets DATABASE_URL)",
+)
+
+
+def post_at_once(forms: list[dict]) -> list[int]:
+    """Post each form to /login/ from its own browser and thread, all released together."""
+    barrier = threading.Barrier(len(forms))
+    statuses = []
+
+    def run(form):
+        try:
+            browser = Client()
+            barrier.wait()
+            statuses.append(browser.post("/login/", form).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(form,)) for form in forms]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_parallel_wrong_passwords_gets_only_the_tries_left(client, holder):
+    wrong = {"username": "010300_admin01", "password": WRONG, **CAPTCHA_OK}
+    for _ in range(2):
+        client.post("/login/", wrong)
+    statuses = post_at_once([wrong] * 10)
+    assert statuses == [200] * 10
+    events = SecurityEvent.objects.filter(account=holder)
+    assert events.filter(kind="sign_in_failed").count() == 3  # 2 before, exactly 1 more
+    assert events.filter(kind="sign_in_refused_locked").count() == 9
+    assert events.filter(kind="locked_out").count() == 1
+    attempts = AccessAttempt.objects.filter(username="010300_admin01").get()
+    assert attempts.failures_since_start == 3
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_captcha_posted_five_times_at_once_passes_once(holder, real_captcha):
+    key = CaptchaStore.generate_key()
+    answer = CaptchaStore.objects.get(hashkey=key).response
+    forms = [
+        {
+            "username": f"010300_guess{index}",
+            "password": WRONG,
+            "captcha_0": key,
+            "captcha_1": answer,
+        }
+        for index in range(5)
+    ]
+    assert post_at_once(forms) == [200] * 5
+    # Only a post whose captcha passed reaches the password check (and the event log).
+    assert SecurityEvent.objects.filter(kind="sign_in_failed").count() == 1
+    assert not CaptchaStore.objects.filter(hashkey=key).exists()
