@@ -187,3 +187,28 @@ def test_the_compose_stack_counts_the_one_proxy_in_front_of_it():
     assert re.search(r"^  PROXY_COUNT: \$\{PROXY_COUNT:-1\}$", portal_env, re.MULTILINE)
     assert re.search(r'^  BEHIND_TLS_PROXY: "true"$', portal_env, re.MULTILINE)
     assert "environment: *portal-env" in compose  # shared by web, worker and beat
+
+
+def test_a_flood_of_refused_requests_writes_one_security_event(client, teacher, monkeypatch):
+    monkeypatch.setitem(throttles.LIMITS, "sign-in", [("ip", "3/15m")])
+    data = {"username": "010300_teacher01", "password": "nope", **CAPTCHA_OK}
+    with time_machine.travel(timezone.now(), tick=False):  # all within one window
+        for _ in range(3):
+            assert client.post("/login/", data).status_code == 200
+        for _ in range(20):
+            assert client.post("/login/", data).status_code == 429
+        assert SecurityEvent.objects.filter(kind="throttled").count() == 1
+
+
+def test_a_refused_request_is_logged_again_in_the_next_window(client, teacher, monkeypatch):
+    monkeypatch.setitem(throttles.LIMITS, "sign-in", [("ip", "3/15m")])
+    data = {"username": "010300_teacher01", "password": "nope", **CAPTCHA_OK}
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        for _ in range(5):
+            client.post("/login/", data)
+        assert SecurityEvent.objects.filter(kind="throttled").count() == 1
+    with time_machine.travel(start + timedelta(minutes=16), tick=False):
+        for _ in range(5):
+            client.post("/login/", data)
+        assert SecurityEvent.objects.filter(kind="throttled").count() == 2
