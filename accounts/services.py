@@ -30,7 +30,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import two_factor
-from accounts.lockout import LockState, lock_state, one_password_check_at_a_time
+from accounts.lockout import (
+    LockState,
+    lock_state,
+    one_password_check_at_a_time,
+    username_for_lockout,
+)
 from accounts.models import (
     Account,
     EmailChangeRequest,
@@ -323,9 +328,11 @@ def _start_session(request, account: Account, password_change_reason: str | None
 
 
 def _sign_in_failed(request, username: str, *, kind=Kind.SIGN_IN_FAILED) -> SignInResult:
-    """Record a failure axes has just counted (or refused while locked) and describe it."""
+    """Record a failure axes has just counted (or refused while locked) and describe it. A
+    name that matches no account is recorded as its keyed hash, as axes counted it."""
     known = Account.objects.filter(username=username).first()
-    lock = lock_state(username)
+    recorded = username if known else username_for_lockout(request, {"username": username})
+    lock = lock_state(recorded)
     just_locked = getattr(request, "axes_failures_since_start", None) is not None and lock.locked
     if getattr(request, "axes_locked_out", False) and not just_locked:
         kind = Kind.SIGN_IN_REFUSED_LOCKED
@@ -333,7 +340,7 @@ def _sign_in_failed(request, username: str, *, kind=Kind.SIGN_IN_FAILED) -> Sign
     record_security_event(
         kind=kind,
         account=known,
-        username=username,
+        username=recorded,
         actor=None,
         request=request,
         detail={"failures": lock.failures, "disabled": disabled}
@@ -344,7 +351,7 @@ def _sign_in_failed(request, username: str, *, kind=Kind.SIGN_IN_FAILED) -> Sign
         record_security_event(
             kind=Kind.LOCKED_OUT,
             account=known,
-            username=username,
+            username=recorded,
             request=request,
             detail={"locked_until": lock.locked_until.isoformat()},
         )

@@ -39,7 +39,7 @@ from accounts.forms import (
     TwoFactorCodeForm,
 )
 from accounts.guest_home import guest_home
-from accounts.lockout import lock_state
+from accounts.lockout import lock_state, lockout_name
 from accounts.models import Account, SecurityEvent
 from accounts.throttles import (
     address_throttled,
@@ -232,7 +232,7 @@ def render_locked_sign_in(request, credentials):
     """What django-axes shows when a lockout happens outside our sign-in view."""
     username = (credentials or {}).get("username", "")
     form = SignInForm(initial={"username": username})
-    lock = lock_state(username)
+    lock = lock_state(lockout_name(username))
     form.add_error(
         None, failure_message(services.SignInResult(account=None, username=username, lock=lock))
     )

@@ -473,3 +473,34 @@ def test_one_captcha_posted_five_times_at_once_passes_once(holder, real_captcha)
     # Only a post whose captcha passed reaches the password check (and the event log).
     assert SecurityEvent.objects.filter(kind="sign_in_failed").count() == 1
     assert not CaptchaStore.objects.filter(hashkey=key).exists()
+
+
+# --- What the log keeps of a name that matches no account ------------------------------------
+
+
+def test_a_name_that_matches_no_account_is_kept_only_as_a_keyed_hash(client, holder):
+    typed = "Harbor#Lantern-Tide82"  # a password typed into the name box
+    client.post("/login/", {"username": typed, "password": "x", **CAPTCHA_OK})
+    event = SecurityEvent.objects.get(kind="sign_in_failed")
+    attempt = AccessAttempt.objects.get()
+    assert event.username.startswith("unknown:") and attempt.username == event.username
+    stored = [event.username, str(event.detail), attempt.username, attempt.post_data]
+    stored += [attempt.get_data, attempt.path_info]
+    assert not any(typed.lower() in text.lower() for text in stored)
+
+
+def test_a_name_that_matches_no_account_still_locks_after_three_failures(client, holder):
+    typed = {"username": "010300_nobody", "password": WRONG, **CAPTCHA_OK}
+    for failures in (1, 2, 3):
+        assert f"目前【{failures}】" in failure_text(client.post("/login/", typed))
+    assert "此帳號已鎖定 15 分鐘" in failure_text(client.post("/login/", typed))
+    assert AccessAttempt.objects.get().failures_since_start == 3
+    # Another unknown name has a counter of its own.
+    other = {**typed, "username": "010300_someone"}
+    assert "目前【1】" in failure_text(client.post("/login/", other))
+
+
+def test_a_real_login_name_is_kept_in_the_clear_for_the_helpdesk(client, holder):
+    client.post("/login/", {"username": "010300_ADMIN01", "password": WRONG, **CAPTCHA_OK})
+    assert AccessAttempt.objects.get().username == "010300_admin01"
+    assert SecurityEvent.objects.get(kind="sign_in_failed").username == "010300_admin01"
