@@ -31,9 +31,14 @@ class PortalCaptchaInput(CaptchaTextInput):
 
 
 class PortalCaptchaField(CaptchaField):
-    """django-simple-captcha's field, checking the same way, without its DELETE of every
-    expired captcha on each submission (a scan of the whole table on every sign-in; the
-    hourly clean_expired_captchas task does that cleanup). An expired captcha still fails."""
+    """django-simple-captcha's field, without its DELETE of every expired captcha on each
+    submission (a scan of the whole table on every sign-in; the hourly
+    clean_expired_captchas task does that cleanup). An expired captcha still fails.
+
+    A captcha passes once: the right answer deletes its row in the same statement that
+    checks it (DELETE ... WHERE key, answer, not expired), and only the request whose DELETE
+    removed the row passes, however many post it in parallel. A wrong answer deletes the
+    row too: one attempt per captcha, right or wrong."""
 
     def clean(self, value):
         forms.MultiValueField.clean(self, value)
@@ -43,12 +48,11 @@ class PortalCaptchaField(CaptchaField):
         elif not self.required and not response:
             pass
         else:
-            store = CaptchaStore.objects.filter(
-                hashkey=value[0], expiration__gt=timezone.now()
-            ).first()
-            if store is not None:
-                store.delete()  # one attempt per captcha, right or wrong
-            if store is None or store.response != response:
+            passed = CaptchaStore.objects.filter(
+                hashkey=value[0], response=response, expiration__gt=timezone.now()
+            ).delete()[0]
+            if not passed:
+                CaptchaStore.objects.filter(hashkey=value[0]).delete()
                 raise ValidationError(self.error_messages["invalid"], code="invalid")
         return value
 

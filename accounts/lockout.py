@@ -1,5 +1,6 @@
 """The 3-strike, 15-minute lockout per login name, on django-axes (SECURITY.md)."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -7,19 +8,68 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.db.models import Max, Sum
+from django.db import connection, transaction
+from django.db.models import F, Max, Sum
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
-from accounts.models import normalize_login_name
+from accounts.models import Account, normalize_login_name
+
+UNKNOWN_NAME_PREFIX = "unknown:"
+
+# The first key of the advisory locks taken around one login name's password check: a
+# namespace of our own, so no other use of pg_advisory_xact_lock collides with these.
+SIGN_IN_LOCK_NAMESPACE = 1301
+
+
+def lockout_name(typed: str | None) -> str:
+    """The name a sign-in's failures are counted and logged under: the login name of an
+    account, or for a name that matches no account a keyed hash of it (``unknown:<hex>``),
+    so a password typed into the name box is stored neither in the lockout table nor in the
+    security event log. The same typed name gives the same hash, hence the same counter."""
+    name = normalize_login_name(typed)
+    if not name or Account.objects.filter(username=name).exists():
+        return name
+    digest = salted_hmac("accounts.lockout.unknown-name", name, algorithm="sha256").hexdigest()
+    return UNKNOWN_NAME_PREFIX + digest[:32]
 
 
 def username_for_lockout(request, credentials):
     """Axes counts per normalized login name, so ``010300_Test01`` and ``010300_test01`` share
-    one counter, and unknown names count exactly like known ones."""
+    one counter, and unknown names count exactly like known ones (under their keyed hash).
+    Axes asks several times per sign-in: the answer is kept on the request."""
     if credentials and credentials.get("username") is not None:
-        return normalize_login_name(credentials["username"])
-    data = getattr(request, "data", None) or request.POST
-    return normalize_login_name(data.get("username"))
+        typed = credentials["username"]
+    else:
+        data = getattr(request, "data", None) or request.POST
+        typed = data.get("username")
+    known = request.__dict__.setdefault("portal_lockout_names", {}) if request else {}
+    if typed not in known:
+        known[typed] = lockout_name(typed)
+    return known[typed]
+
+
+@contextmanager
+def one_password_check_at_a_time(username: str):
+    """Serialise the password checks of one login name: the lock check, the password check
+    and the failure count happen inside one transaction that holds a lock on the name, so a
+    burst of parallel sign-ins gets no more password checks than the tries it has left.
+
+    PostgreSQL: a transaction-scoped advisory lock on the name (released at commit). SQLite
+    allows one writer at a time: a write at the start takes the database's write lock for the
+    whole transaction (as BEGIN IMMEDIATE would), which serialises every sign-in there."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                    [SIGN_IN_LOCK_NAMESPACE, normalize_login_name(username)],
+                )
+            elif connection.vendor == "sqlite":  # an UPDATE of no row still takes the lock
+                AccessAttempt.objects.filter(pk=-1).update(
+                    failures_since_start=F("failures_since_start")
+                )
+        yield
 
 
 def lockout_response(request, original_response, credentials):
@@ -42,7 +92,8 @@ class LockState:
 
 
 def lock_state(username: str, now=None) -> LockState:
-    """Failures counted for a login name within the cool-off, and when its lock ends."""
+    """Failures counted for a login name (as ``lockout_name`` gives it) within the cool-off,
+    and when its lock ends."""
     now = now or timezone.now()
     since = now - settings.AXES_COOLOFF_TIME
     totals = AccessAttempt.objects.filter(

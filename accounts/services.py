@@ -28,7 +28,12 @@ from django.utils.translation import gettext_lazy
 from kombu.exceptions import KombuError
 
 from accounts import two_factor
-from accounts.lockout import LockState, lock_state
+from accounts.lockout import (
+    LockState,
+    lock_state,
+    one_password_check_at_a_time,
+    username_for_lockout,
+)
 from accounts.models import (
     Account,
     EmailChangeRequest,
@@ -277,13 +282,15 @@ def sign_in(*, request, username: str, password: str) -> SignInResult:
     """Check a password through django-axes (per-name lockout). Without two-factor the session
     starts now; with it, only a pending sign-in is kept and the code step must follow.
 
-    Unknown names fail exactly like known ones: same counting, same answer.
+    Unknown names fail exactly like known ones: same counting, same answer. The checks of
+    one name run one at a time (lock check, password, count), so a burst of parallel tries
+    gets no more password checks than the tries left; one commit for the sign-in's writes.
     """
     username = normalize_login_name(username)
-    account = authenticate(request, username=username, password=password)
-    if account is None:
-        return _sign_in_failed(request, username)
-    with transaction.atomic():  # one commit for the sign-in's writes
+    with one_password_check_at_a_time(username):
+        account = authenticate(request, username=username, password=password)
+        if account is None:
+            return _sign_in_failed(request, username)
         return _password_accepted(request, account, username, password)
 
 
@@ -340,9 +347,11 @@ def _start_session(request, account: Account, password_change_reason: str | None
 
 
 def _sign_in_failed(request, username: str, *, kind=Kind.SIGN_IN_FAILED) -> SignInResult:
-    """Record a failure axes has just counted (or refused while locked) and describe it."""
+    """Record a failure axes has just counted (or refused while locked) and describe it. A
+    name that matches no account is recorded as its keyed hash, as axes counted it."""
     known = Account.objects.filter(username=username).first()
-    lock = lock_state(username)
+    recorded = username if known else username_for_lockout(request, {"username": username})
+    lock = lock_state(recorded)
     just_locked = getattr(request, "axes_failures_since_start", None) is not None and lock.locked
     if getattr(request, "axes_locked_out", False) and not just_locked:
         kind = Kind.SIGN_IN_REFUSED_LOCKED
@@ -350,7 +359,7 @@ def _sign_in_failed(request, username: str, *, kind=Kind.SIGN_IN_FAILED) -> Sign
     record_security_event(
         kind=kind,
         account=known,
-        username=username,
+        username=recorded,
         actor=None,
         request=request,
         detail={"failures": lock.failures, "disabled": disabled}
@@ -361,7 +370,7 @@ def _sign_in_failed(request, username: str, *, kind=Kind.SIGN_IN_FAILED) -> Sign
         record_security_event(
             kind=Kind.LOCKED_OUT,
             account=known,
-            username=username,
+            username=recorded,
             request=request,
             detail={"locked_until": lock.locked_until.isoformat()},
         )
@@ -376,10 +385,16 @@ def check_password_again(*, account: Account, password: str, request, purpose: s
     through the sign-in machinery, so a locked name is refused before the password is
     checked and a wrong one counts toward the same 3-strike lockout as a sign-in; each
     failure and a lock are in the security log (``purpose`` says where). A right password
-    clears the count, as a sign-in does. The error to show, or None."""
+    clears the count, as a sign-in does; checks of one name run one at a time, as at sign-in,
+    so parallel re-checks get no more tries than are left. The error to show, or None."""
     if password_too_long(password):
         return password_too_long_message()
     username = account.username
+    with one_password_check_at_a_time(username):
+        return _check_password_again(account, username, password, request, purpose)
+
+
+def _check_password_again(account, username, password, request, purpose) -> str | None:
     if authenticate(request, username=username, password=password) is not None:
         if getattr(request, "portal_lockout_failures", 0):
             axes_reset(username=username)

@@ -2,8 +2,11 @@
 the e-mail, the account), counted in Django's cache (Redis in production) through
 django-ratelimit. A limit answers with a clear page (``render_throttled``), never a crash."""
 
+import hashlib
 import logging
+import time
 
+from django.core.cache import cache
 from django.shortcuts import render
 from django_ratelimit.core import is_ratelimited
 
@@ -28,8 +31,16 @@ LIMITS = {
 }
 
 
+def captcha_passed(form) -> bool:
+    """Whether a validated form's captcha passed. Public forms count a submission against
+    their per-address limits only then: posts with a wrong captcha cost an attacker nothing,
+    so they must not use up the allowance of a whole school behind one address."""
+    return "captcha" not in form.errors
+
+
 def address_throttled(request, scope: str) -> bool:
-    """Count this request against the scope's per-address limits (before the form)."""
+    """Count this request against the scope's per-address limits (public forms: once the
+    captcha has passed). The address is the one the security log records (``client_ip``)."""
     return _count(request, scope, "ip", client_ip(request) or "unknown")
 
 
@@ -47,7 +58,7 @@ def _count(request, scope: str, kind: str, value: str) -> bool:
         if limit_kind != kind:
             continue
         try:
-            limited |= is_ratelimited(
+            exceeded = is_ratelimited(
                 request,
                 group=f"portal:{scope}:{kind}",
                 key=lambda _group, _request, value=value: value,
@@ -56,17 +67,48 @@ def _count(request, scope: str, kind: str, value: str) -> bool:
             )
         except Exception:  # the cache backend's own connection errors
             logger.warning("rate-limit cache unavailable; %s not counted", scope, exc_info=True)
+            continue
+        if exceeded and not limited:
+            request.portal_exceeded_limit = (scope, kind, value, rate)
+        limited |= exceeded
     return limited
 
 
+def _window_seconds(rate: str) -> int:
+    """The window of a rate such as "30/h" or "300/15m", in seconds."""
+    per = rate.split("/")[1]
+    return int(per[:-1] or 1) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[per[-1]]
+
+
+def _first_refusal_in_window(request) -> bool:
+    """True for the first refusal of a limit (scope, what is counted, its value) within the
+    limit's window: a flood of refused requests writes one security event, not one each."""
+    exceeded = getattr(request, "portal_exceeded_limit", None)
+    if exceeded is None:
+        return True
+    scope, kind, value, rate = exceeded
+    window = _window_seconds(rate)
+    digest = hashlib.sha256(f"{scope}:{kind}:{value}".encode()).hexdigest()
+    key = f"portal:throttled-event:{digest}:{int(time.time()) // window}"
+    try:
+        return cache.add(key, 1, timeout=window)
+    except Exception:  # the cache backend's own connection errors
+        return True
+
+
 def render_throttled(request):
+    """The clear page for a refused request. The first refusal of a limit in its window is
+    written to the security event log; the rest only to the process log."""
     from accounts.models import SecurityEvent
     from accounts.services import record_security_event
 
-    record_security_event(
-        kind=SecurityEvent.Kind.THROTTLED,
-        account=request.user if request.user.is_authenticated else None,
-        request=request,
-        detail={"path": request.path},
-    )
+    if _first_refusal_in_window(request):
+        record_security_event(
+            kind=SecurityEvent.Kind.THROTTLED,
+            account=request.user if request.user.is_authenticated else None,
+            request=request,
+            detail={"path": request.path},
+        )
+    else:
+        logger.info("rate limit: %s refused again (event already written)", request.path)
     return render(request, "accounts/throttled.html", status=429)

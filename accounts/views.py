@@ -40,9 +40,14 @@ from accounts.forms import (
     TwoFactorCodeForm,
 )
 from accounts.guest_home import guest_home
-from accounts.lockout import lock_state
+from accounts.lockout import lock_state, lockout_name
 from accounts.models import Account, SecurityEvent
-from accounts.throttles import address_throttled, key_throttled, render_throttled
+from accounts.throttles import (
+    address_throttled,
+    captcha_passed,
+    key_throttled,
+    render_throttled,
+)
 from accounts.validators import (
     CharacterClassValidator,
     GuessabilityValidator,
@@ -142,10 +147,11 @@ def login_view(request):
         if request.user.is_authenticated:
             return redirect(_next_url(request) or "home")
         return _sign_in_page(request, SignInForm(initial=_prefill(request)))
-    if address_throttled(request, "sign-in"):
-        return render_throttled(request)
     form = SignInForm(request.POST)
-    if not form.is_valid():
+    valid = form.is_valid()
+    if captcha_passed(form) and address_throttled(request, "sign-in"):
+        return render_throttled(request)
+    if not valid:
         return _sign_in_page(request, form)
     result = services.sign_in(
         request=request,
@@ -227,7 +233,7 @@ def render_locked_sign_in(request, credentials):
     """What django-axes shows when a lockout happens outside our sign-in view."""
     username = (credentials or {}).get("username", "")
     form = SignInForm(initial={"username": username})
-    lock = lock_state(username)
+    lock = lock_state(lockout_name(username))
     form.add_error(
         None, failure_message(services.SignInResult(account=None, username=username, lock=lock))
     )
@@ -315,9 +321,10 @@ def _form_page(request, template, form, **context):
 def verify_resend(request):
     form = PersonForm(_posted(request))
     if request.method == "POST":
-        if address_throttled(request, "verify-resend"):
+        valid = form.is_valid()
+        if captcha_passed(form) and address_throttled(request, "verify-resend"):
             return render_throttled(request)
-        if form.is_valid():
+        if valid:
             if key_throttled(request, "verify-resend", form.cleaned_data["username"]):
                 return render_throttled(request)
             services.request_verification_resend(
@@ -343,9 +350,10 @@ def verify_resend(request):
 def password_forgot(request):
     form = PersonForm(_posted(request))
     if request.method == "POST":
-        if address_throttled(request, "password-forgot"):
+        valid = form.is_valid()
+        if captcha_passed(form) and address_throttled(request, "password-forgot"):
             return render_throttled(request)
-        if form.is_valid():
+        if valid:
             if key_throttled(request, "password-forgot", form.cleaned_data["username"]):
                 return render_throttled(request)
             flow = services.start_password_reset(
@@ -374,10 +382,11 @@ def password_forgot_code(request):
     # step 1 matched, and the history rule would test guesses of the current password.
     form = PasswordResetCodeForm(_posted(request), account=None)
     if request.method == "POST":
-        if address_throttled(request, "password-code"):
-            return render_throttled(request)
         valid = form.is_valid()
-        if "captcha" not in form.errors and key_throttled(request, "password-code", flow.username):
+        if captcha_passed(form) and (
+            address_throttled(request, "password-code")
+            or key_throttled(request, "password-code", flow.username)
+        ):
             return render_throttled(request)
         if valid:
             try:
@@ -437,9 +446,10 @@ def _resend_reset_code(request, flow):
 def account_lookup(request):
     form = AccountLookupForm(_posted(request))
     if request.method == "POST":
-        if address_throttled(request, "account-lookup"):
+        valid = form.is_valid()
+        if captcha_passed(form) and address_throttled(request, "account-lookup"):
             return render_throttled(request)
-        if form.is_valid():
+        if valid:
             if key_throttled(request, "account-lookup", form.cleaned_data["email"]):
                 return render_throttled(request)
             services.lookup_accounts(

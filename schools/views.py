@@ -8,7 +8,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.services import Profile
-from accounts.throttles import address_throttled, key_throttled, render_throttled
+from accounts.throttles import (
+    address_throttled,
+    captcha_passed,
+    key_throttled,
+    render_throttled,
+)
 from schools import services
 from schools.forms import HAS_MAIN_ACCOUNT, HolderLookupForm, MainAccountApplicationForm
 
@@ -31,9 +36,10 @@ def holder_lookup(request):
     form = HolderLookupForm(_posted(request))
     context = {"searched": False, "found": None}
     if request.method == "POST":
-        if address_throttled(request, HOLDER_LOOKUP_SCOPE):
+        valid = form.is_valid()
+        if captcha_passed(form) and address_throttled(request, HOLDER_LOOKUP_SCOPE):
             return render_throttled(request)
-        if form.is_valid():
+        if valid:
             code = form.cleaned_data["code"]
             context.update(
                 searched=True, code=code, found=services.find_main_account_holder(unit_code=code)
@@ -48,9 +54,10 @@ def apply(request):
     """申請主帳號: stored for helpdesk, who approves or rejects it in the admin."""
     form = MainAccountApplicationForm(_posted(request))
     if request.method == "POST":
-        if address_throttled(request, APPLY_SCOPE):
+        valid = form.is_valid()
+        if captcha_passed(form) and address_throttled(request, APPLY_SCOPE):
             return render_throttled(request)
-        if form.is_valid():
+        if valid:
             data = form.cleaned_data
             if key_throttled(request, APPLY_SCOPE, data["email"]):
                 return render_throttled(request)

@@ -1,6 +1,8 @@
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db import models
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from oauth2_provider.models import (
@@ -68,18 +70,27 @@ class StationAdmin(admin.ModelAdmin):
     def client_id_shown(self, station):
         return station.client.client_id if station.client_id else "—"
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
+    def response_add(self, request, obj, post_url_continue=None):
+        """A new station's client secret is shown once, in the answer to the POST itself: a
+        message would carry it in the messages cookie (signed, not encrypted) to the next
+        page, and it would stay in the browser's cookie store."""
         secret = getattr(obj, "new_client_secret", None)
-        if secret:
-            messages.warning(
-                request,
-                _(
-                    "編報站的 OpenID Connect 用戶端已建立：client_id %(id)s，"
-                    "client_secret %(secret)s。密鑰只顯示這一次，請立即交給編報站管理者。"
-                )
-                % {"id": obj.client.client_id, "secret": secret},
+        if not secret:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "station": obj,
+            "title": obj.name,
+            "created_message": _(
+                "編報站的 OpenID Connect 用戶端已建立：client_id %(id)s，"
+                "client_secret %(secret)s。密鑰只顯示這一次，請立即交給編報站管理者。"
             )
+            % {"id": obj.client.client_id, "secret": secret},
+            "change_url": reverse("admin:stations_station_change", args=[obj.pk]),
+            "changelist_url": reverse("admin:stations_station_changelist"),
+        }
+        return TemplateResponse(request, "admin/stations/station/client_created.html", context)
 
 
 @admin.register(StationGrant)

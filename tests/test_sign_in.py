@@ -1,7 +1,9 @@
 """Signing in (SPEC section 3): captcha, case-insensitive names, the 3-strike lockout per login
 name, pending and disabled accounts, sessions."""
 
+import os
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -405,3 +407,99 @@ def test_a_captcha_answers_once_right_or_wrong(client, holder, real_captcha):
     again = client.post("/login/", {**form, "captcha_1": answer})
     assert "_auth_user_id" not in client.session
     assert "驗證碼不正確" in again.content.decode()
+
+
+# --- Parallel sign-ins (PostgreSQL) -----------------------------------------------------------
+
+needs_postgres = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="parallel sign-ins need PostgreSQL's locks and a server (CI sets DATABASE_URL)",
+)
+
+
+def post_at_once(forms: list[dict]) -> list[int]:
+    """Post each form to /login/ from its own browser and thread, all released together."""
+    barrier = threading.Barrier(len(forms))
+    statuses = []
+
+    def run(form):
+        try:
+            browser = Client()
+            barrier.wait()
+            statuses.append(browser.post("/login/", form).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(form,)) for form in forms]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_parallel_wrong_passwords_gets_only_the_tries_left(client, holder):
+    wrong = {"username": "010300_admin01", "password": WRONG, **CAPTCHA_OK}
+    for _ in range(2):
+        client.post("/login/", wrong)
+    statuses = post_at_once([wrong] * 10)
+    assert statuses == [200] * 10
+    events = SecurityEvent.objects.filter(account=holder)
+    assert events.filter(kind="sign_in_failed").count() == 3  # 2 before, exactly 1 more
+    assert events.filter(kind="sign_in_refused_locked").count() == 9
+    assert events.filter(kind="locked_out").count() == 1
+    attempts = AccessAttempt.objects.filter(username="010300_admin01").get()
+    assert attempts.failures_since_start == 3
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_captcha_posted_five_times_at_once_passes_once(holder, real_captcha):
+    key = CaptchaStore.generate_key()
+    answer = CaptchaStore.objects.get(hashkey=key).response
+    forms = [
+        {
+            "username": f"010300_guess{index}",
+            "password": WRONG,
+            "captcha_0": key,
+            "captcha_1": answer,
+        }
+        for index in range(5)
+    ]
+    assert post_at_once(forms) == [200] * 5
+    # Only a post whose captcha passed reaches the password check (and the event log).
+    assert SecurityEvent.objects.filter(kind="sign_in_failed").count() == 1
+    assert not CaptchaStore.objects.filter(hashkey=key).exists()
+
+
+# --- What the log keeps of a name that matches no account ------------------------------------
+
+
+def test_a_name_that_matches_no_account_is_kept_only_as_a_keyed_hash(client, holder):
+    typed = "Harbor#Lantern-Tide82"  # a password typed into the name box
+    client.post("/login/", {"username": typed, "password": "x", **CAPTCHA_OK})
+    event = SecurityEvent.objects.get(kind="sign_in_failed")
+    attempt = AccessAttempt.objects.get()
+    assert event.username.startswith("unknown:") and attempt.username == event.username
+    stored = [event.username, str(event.detail), attempt.username, attempt.post_data]
+    stored += [attempt.get_data, attempt.path_info]
+    assert not any(typed.lower() in text.lower() for text in stored)
+
+
+def test_a_name_that_matches_no_account_still_locks_after_three_failures(client, holder):
+    typed = {"username": "010300_nobody", "password": WRONG, **CAPTCHA_OK}
+    for failures in (1, 2, 3):
+        assert f"目前【{failures}】" in failure_text(client.post("/login/", typed))
+    assert "此帳號已鎖定 15 分鐘" in failure_text(client.post("/login/", typed))
+    assert AccessAttempt.objects.get().failures_since_start == 3
+    # Another unknown name has a counter of its own.
+    other = {**typed, "username": "010300_someone"}
+    assert "目前【1】" in failure_text(client.post("/login/", other))
+
+
+def test_a_real_login_name_is_kept_in_the_clear_for_the_helpdesk(client, holder):
+    client.post("/login/", {"username": "010300_ADMIN01", "password": WRONG, **CAPTCHA_OK})
+    assert AccessAttempt.objects.get().username == "010300_admin01"
+    assert SecurityEvent.objects.get(kind="sign_in_failed").username == "010300_admin01"

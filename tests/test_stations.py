@@ -1,7 +1,10 @@
 """Stations (SPEC section 9): tiles, entering with consent, one's consents, the holder's
 overview with reminders, and grants through one service."""
 
+import re
+
 import pytest
+from django.contrib.auth.hashers import check_password
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -235,3 +238,32 @@ def test_the_admin_shows_a_new_stations_client_secret_once(client, db):
     assert station.client.client_id in response.content.decode()
     assert "密鑰只顯示這一次" in response.content.decode()
     assert station.client.redirect_uris == "https://new.example.tw/callback"
+
+
+def test_a_new_stations_client_secret_is_shown_in_the_answer_and_kept_in_no_cookie(client, db):
+    Account.objects.create_superuser(
+        "root", email="root@portal.example.tw", password=GOOD_PASSWORD, full_name="管理者"
+    )
+    sign_in(client, "root", GOOD_PASSWORD)
+    response = client.post(
+        "/admin/stations/station/add/",
+        {
+            "slug": "newone",
+            "name": "新編報站",
+            "entry_url": "https://new.example.tw/",
+            "redirect_uris": "https://new.example.tw/callback",
+            "fields": ["username", "full_name"],
+            "sides": ["school"],
+            "order": 0,
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 200
+    secret = re.search(r"client_secret ([A-Za-z0-9]+)", response.content.decode()).group(1)
+    station = Station.objects.get(slug="newone")
+    assert check_password(secret, station.client.client_secret)
+    assert "no-store" in response["Cache-Control"]
+    assert not any(secret in morsel.value for morsel in client.cookies.values())
+    listing = client.get("/admin/stations/station/").content.decode()
+    change = client.get(f"/admin/stations/station/{station.pk}/change/").content.decode()
+    assert secret not in listing and secret not in change

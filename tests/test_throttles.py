@@ -1,5 +1,6 @@
 """Rate limits on public forms and code checks, per key and per address, in the cache."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -81,3 +82,133 @@ def test_the_address_behind_a_trusted_proxy_is_the_one_counted(client, teacher, 
     assert forgot(client, forwarded_for="198.51.100.3").status_code == 302
     event = SecurityEvent.objects.filter(kind="throttled").first()
     assert event.ip_address == "203.0.113.7"
+
+
+WRONG_CAPTCHA = {"captcha_0": "test", "captcha_1": "000000"}
+
+
+def test_wrong_captcha_posts_do_not_use_up_an_addresss_sign_in_limit(client, teacher, monkeypatch):
+    from tests.conftest import GOOD_PASSWORD
+
+    monkeypatch.setitem(throttles.LIMITS, "sign-in", [("ip", "3/15m")])
+    junk = {"username": "010300_teacher01", "password": "nope", **WRONG_CAPTCHA}
+    for _ in range(20):
+        response = client.post("/login/", junk)
+        assert response.status_code == 200 and "驗證碼不正確" in response.content.decode()
+    response = client.post(
+        "/login/", {"username": "010300_teacher01", "password": GOOD_PASSWORD, **CAPTCHA_OK}
+    )
+    assert response.status_code == 302
+    assert not SecurityEvent.objects.filter(kind="throttled").exists()
+
+
+PUBLIC_FORMS = [
+    ("/password/forgot/", "password-forgot", TEACHER),
+    ("/verify/resend/", "verify-resend", TEACHER),
+    ("/account/lookup/", "account-lookup", {"code": "010300", "email": TEACHER["email"]}),
+    ("/infosearch/", "holder-lookup", {"code": "010300"}),
+]
+
+
+@pytest.mark.parametrize(("path", "scope", "fields"), PUBLIC_FORMS)
+def test_wrong_captcha_posts_do_not_use_up_a_public_forms_address_limit(
+    client, teacher, monkeypatch, path, scope, fields
+):
+    monkeypatch.setitem(throttles.LIMITS, scope, [("ip", "2/h")])
+    for _ in range(10):
+        assert client.post(path, {**fields, **WRONG_CAPTCHA}).status_code == 200
+    assert client.post(path, {**fields, **CAPTCHA_OK}).status_code != 429
+    assert client.post(path, {**fields, **CAPTCHA_OK}).status_code != 429
+    assert client.post(path, {**fields, **CAPTCHA_OK}).status_code == 429  # still limited
+
+
+def test_wrong_captcha_posts_do_not_use_up_the_application_forms_address_limit(
+    client, school, monkeypatch
+):
+    monkeypatch.setitem(throttles.LIMITS, "main-account-apply", [("ip", "1/h")])
+    for _ in range(10):
+        assert client.post("/apply/", {"code": "010300", **WRONG_CAPTCHA}).status_code == 200
+    assert client.post("/apply/", {"code": "010300", **CAPTCHA_OK}).status_code == 200
+    assert client.post("/apply/", {"code": "010300", **CAPTCHA_OK}).status_code == 429
+
+
+def test_wrong_captcha_posts_do_not_use_up_the_reset_code_pages_address_limit(
+    client, teacher, monkeypatch
+):
+    monkeypatch.setitem(throttles.LIMITS, "password-code", [("ip", "2/h")])
+    forgot(client)
+    data = {"code": "00000000", "new_password1": "x", "new_password2": "y"}
+    for _ in range(10):
+        assert client.post("/password/forgot/code/", {**data, **WRONG_CAPTCHA}).status_code == 200
+    for _ in range(2):
+        assert client.post("/password/forgot/code/", {**data, **CAPTCHA_OK}).status_code == 200
+    assert client.post("/password/forgot/code/", {**data, **CAPTCHA_OK}).status_code == 429
+
+
+def test_behind_one_proxy_the_sign_in_is_counted_and_logged_per_forwarded_client(
+    client, teacher, settings, monkeypatch
+):
+    from tests.conftest import GOOD_PASSWORD
+
+    settings.PROXY_COUNT = 1
+    monkeypatch.setitem(throttles.LIMITS, "sign-in", [("ip", "3/15m")])
+    proxy = {"REMOTE_ADDR": "172.18.0.5"}
+    for index in range(3):
+        data = {"username": f"010300_x{index}", "password": "nope", **CAPTCHA_OK}
+        client.post("/login/", data, HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy)
+    refused = client.post(
+        "/login/",
+        {"username": "010300_x9", "password": "nope", **CAPTCHA_OK},
+        HTTP_X_FORWARDED_FOR="203.0.113.7",
+        **proxy,
+    )
+    assert refused.status_code == 429
+    # A teacher of another school behind the same proxy signs in.
+    response = client.post(
+        "/login/",
+        {"username": "010300_teacher01", "password": GOOD_PASSWORD, **CAPTCHA_OK},
+        HTTP_X_FORWARDED_FOR="198.51.100.3",
+        **proxy,
+    )
+    assert response.status_code == 302
+    failed = SecurityEvent.objects.filter(kind="sign_in_failed")
+    assert {event.ip_address for event in failed} == {"203.0.113.7"}
+    signed_in = SecurityEvent.objects.get(kind="sign_in_succeeded")
+    assert signed_in.ip_address == "198.51.100.3"
+
+
+def test_the_compose_stack_counts_the_one_proxy_in_front_of_it():
+    """docker-compose.yml: the portal sits behind one TLS proxy that appends the visitor's
+    address to X-Forwarded-For; without PROXY_COUNT everyone would share the proxy's."""
+    from pathlib import Path
+
+    compose = (Path(__file__).parent.parent / "docker-compose.yml").read_text()
+    portal_env = compose[compose.index("x-portal-env:") : compose.index("x-portal-app:")]
+    assert re.search(r"^  PROXY_COUNT: \$\{PROXY_COUNT:-1\}$", portal_env, re.MULTILINE)
+    assert re.search(r'^  BEHIND_TLS_PROXY: "true"$', portal_env, re.MULTILINE)
+    assert "environment: *portal-env" in compose  # shared by web, worker and beat
+
+
+def test_a_flood_of_refused_requests_writes_one_security_event(client, teacher, monkeypatch):
+    monkeypatch.setitem(throttles.LIMITS, "sign-in", [("ip", "3/15m")])
+    data = {"username": "010300_teacher01", "password": "nope", **CAPTCHA_OK}
+    with time_machine.travel(timezone.now(), tick=False):  # all within one window
+        for _ in range(3):
+            assert client.post("/login/", data).status_code == 200
+        for _ in range(20):
+            assert client.post("/login/", data).status_code == 429
+        assert SecurityEvent.objects.filter(kind="throttled").count() == 1
+
+
+def test_a_refused_request_is_logged_again_in_the_next_window(client, teacher, monkeypatch):
+    monkeypatch.setitem(throttles.LIMITS, "sign-in", [("ip", "3/15m")])
+    data = {"username": "010300_teacher01", "password": "nope", **CAPTCHA_OK}
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        for _ in range(5):
+            client.post("/login/", data)
+        assert SecurityEvent.objects.filter(kind="throttled").count() == 1
+    with time_machine.travel(start + timedelta(minutes=16), tick=False):
+        for _ in range(5):
+            client.post("/login/", data)
+        assert SecurityEvent.objects.filter(kind="throttled").count() == 2
