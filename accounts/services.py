@@ -611,6 +611,10 @@ CLEARED_BODY = gettext_lazy("（此信含一次性的連結或驗證碼，寄出
 # Mails whose secret is a set-password link: a resend issues a fresh link instead.
 SET_PASSWORD_MAILS = ("account_created", "verification_resent")
 
+# Enhanced status codes (RFC 3463) that speak of the recipient: its address (5.1.x, save
+# 5.1.7 and 5.1.8, which are the sender's) or its mailbox (5.2.x).
+ENHANCED_STATUS = re.compile(rb"\s*5\.(\d{1,3})\.(\d{1,3})(?!\d)")
+
 
 def retry_delays() -> tuple[int, ...]:
     """Seconds before the 2nd, 3rd, ... try (settings.OUTBOX_RETRY_DELAYS)."""
@@ -623,11 +627,25 @@ class Delivery:
     retry_in: int | None = None
 
 
+def _refuses_the_recipient(code: int, message: bytes) -> bool:
+    if code < 500:
+        return False
+    enhanced = ENHANCED_STATUS.match(message or b"")
+    if enhanced is None:
+        return True  # a bare 550 to RCPT: no such mailbox
+    subject, detail = int(enhanced[1]), int(enhanced[2])
+    return subject == 2 or (subject == 1 and detail not in (7, 8))
+
+
 def _is_permanent(error: Exception) -> bool:
+    """Only the recipient's own refusal is final: RCPT answered 5xx about that address or
+    mailbox. A refused sender (MAIL FROM), a refused login, a policy or relay refusal (5.7.x,
+    also at RCPT), DATA refused, a 4xx, a timeout or a lost connection is the relay's or
+    ours to fix, and every other mail meets it too: those are retried and swept."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _msg in error.recipients.values())
-    if isinstance(error, smtplib.SMTPResponseException):
-        return error.smtp_code >= 500
+        return bool(error.recipients) and all(
+            _refuses_the_recipient(code, message) for code, message in error.recipients.values()
+        )
     return False
 
 

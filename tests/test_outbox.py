@@ -159,16 +159,69 @@ def test_a_temporary_refusal_is_retried_and_delivered_once(
     assert len(sink.messages) == 1
 
 
-def test_a_permanent_refusal_is_not_retried(
-    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory
+@pytest.mark.parametrize(
+    "code",
+    [
+        "550 5.1.1 <wang@school.edu.tw>: Recipient address rejected: User unknown",
+        "550 No such user here",
+        "552 5.2.2 Mailbox full",
+    ],
+)
+def test_a_relay_refusing_the_recipient_fails_the_mail_at_once(
+    code, school, django_capture_on_commit_callbacks, smtp_settings, sink_factory
 ):
-    sink, port = sink_factory(refuse_first=99, code="550 5.1.1 No such mailbox")
+    sink, port = sink_factory(refuse_first=99, code=code, at="RCPT")
     smtp_settings(port)
     create(school, django_capture_on_commit_callbacks)
     row = OutboundEmail.objects.get()
     assert row.status == OutboundEmail.Status.FAILED
     assert row.attempts == 1
-    assert "550" in row.last_error
+    assert code[:3] in row.last_error
+    assert "/ckverifycode/" not in row.body_text
+
+
+@pytest.mark.parametrize(
+    ("at", "code"),
+    [
+        ("MAIL", "550 5.7.1 Sender address rejected: not owned by user"),
+        ("AUTH", "535 5.7.8 Authentication credentials invalid"),
+        ("DATA", "554 5.7.1 Message refused by policy"),
+        ("RCPT", "554 5.7.1 <wang@school.edu.tw>: Relay access denied"),
+    ],
+    ids=["sender-refused", "login-refused", "policy-at-data", "relay-denied"],
+)
+def test_a_relay_refusing_the_sender_is_retried_and_the_mail_goes_out_once_it_accepts(
+    at, code, school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, settings
+):
+    """Every mail meets the same refusal: it is the relay's (or our configuration's) to fix,
+    not the recipient's, so no mail is failed for it while retries remain."""
+    sink, port = sink_factory(refuse_first=2, code=code, at=at)
+    smtp_settings(port)
+    settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "portal", "relay-password"
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    assert row.status == OutboundEmail.Status.QUEUED
+    assert code[:3] in row.last_error
+    assert sink.messages == []
+
+    row = run_retries_as_they_fall_due(row)
+    assert row.status == OutboundEmail.Status.SENT
+    assert row.attempts == 3
+    assert sink.tries == 3
+    assert len(sink.messages) == 1
+
+
+def test_a_relay_refusing_the_sender_for_good_fails_the_mail_after_the_last_retry(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory
+):
+    sink, port = sink_factory(refuse_first=99, code="550 5.7.1 Sender not allowed", at="MAIL")
+    smtp_settings(port)
+    create(school, django_capture_on_commit_callbacks)
+    row = run_retries_as_they_fall_due(OutboundEmail.objects.get())
+    assert row.status == OutboundEmail.Status.FAILED
+    assert row.attempts == len(settings_module.OUTBOX_RETRY_DELAYS) + 1
+    assert "SMTPSenderRefused" in row.last_error and "5.7.1" in row.last_error
+    assert sink.messages == []
 
 
 def test_the_retry_delays_stay_under_the_redis_visibility_timeout(settings):
