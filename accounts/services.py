@@ -47,6 +47,7 @@ from accounts.models import (
 )
 from accounts.validators import PasswordHistoryValidator
 from portal import emails
+from portal.mail_backends import DeliveryUnconfirmed
 from portal.net import client_ip
 from schools.models import Unit
 
@@ -610,7 +611,10 @@ CLAIM_TOLERANCE = timedelta(seconds=5)
 CLEARED_BODY = gettext_lazy("（此信含一次性的連結或驗證碼，寄出或寄送失敗後內容已清除。）")
 # Mails whose secret is a set-password link: a resend issues a fresh link instead.
 SET_PASSWORD_MAILS = ("account_created", "verification_resent")
-
+UNCONFIRMED_TWICE = gettext_lazy(
+    "兩次寄送都無法確認郵件伺服器是否收到（未回應或寄送中斷），不再自動重寄；"
+    "請向收件人確認是否收到後再重寄。"
+)
 # Enhanced status codes (RFC 3463) that speak of the recipient: its address (5.1.x, save
 # 5.1.7 and 5.1.8, which are the sender's) or its mailbox (5.2.x).
 ENHANCED_STATUS = re.compile(rb"\s*5\.(\d{1,3})\.(\d{1,3})(?!\d)")
@@ -649,20 +653,40 @@ def _is_permanent(error: Exception) -> bool:
     return False
 
 
-def _finish(row: OutboundEmail, **fields) -> None:
-    """Record a row's final state; a body that carried a secret is cleared either way."""
+def _final(row: OutboundEmail, **fields) -> dict:
+    """A row's final state; a body that carried a secret is cleared either way."""
     if row.carries_secret:
         fields.update(body_text=str(CLEARED_BODY), body_html="", body_cleared_at=timezone.now())
-    OutboundEmail.objects.filter(pk=row.pk).update(**fields)
+    return fields
+
+
+def _finish(row: OutboundEmail, **fields) -> None:
+    OutboundEmail.objects.filter(pk=row.pk).update(**_final(row, **fields))
+
+
+def _compose(row: OutboundEmail) -> EmailMultiAlternatives:
+    """The message for a row: the same Message-ID on every try of it."""
+    message = EmailMultiAlternatives(
+        subject=row.subject,
+        body=row.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[row.to_address],
+        headers={"Message-ID": row.message_id, "X-Portal-Outbox-Id": str(row.pk)},
+        connection=get_connection(fail_silently=False),
+    )
+    if row.body_html:
+        message.attach_alternative(row.body_html, "text/html")
+    return message
 
 
 def deliver_outbound_email(*, outbound_email_id: int) -> Delivery:
-    """Send one outbox row at most once.
+    """Send one outbox row; it reaches the relay at most twice, always under its Message-ID.
 
     The row is claimed with a conditional UPDATE (queued and due → sending), so two
-    workers, a retry and the sweep can never both send it. Connection and SMTP errors put it
-    back in the queue with a delay (retry_delays()); after the last try, or at once on a
-    permanent (5xx) refusal, it is marked failed with the reason.
+    workers, a retry and the sweep can never both send it. Errors before the relay took the message
+    put it back in the queue with a delay (retry_delays()); after the last try, or at once
+    when the relay refuses the recipient, it is marked failed with the reason. A message the
+    relay took without answering may have been delivered: it is tried once more at most.
     """
     now = timezone.now()
     claimed = OutboundEmail.objects.filter(
@@ -673,34 +697,20 @@ def deliver_outbound_email(*, outbound_email_id: int) -> Delivery:
     if not claimed:
         return Delivery(status="skipped")
     row = OutboundEmail.objects.get(pk=outbound_email_id)
-    message = EmailMultiAlternatives(
-        subject=row.subject,
-        body=row.body_text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[row.to_address],
-        headers={"X-Portal-Outbox-Id": str(row.pk)},
-        connection=get_connection(fail_silently=False),
-    )
-    if row.body_html:
-        message.attach_alternative(row.body_html, "text/html")
+    message = _compose(row)
     try:
         message.send()
+    except DeliveryUnconfirmed as error:
+        return _after_unconfirmed_send(row, f"{type(error).__name__}: {error}"[:2000])
     except (smtplib.SMTPException, OSError) as error:
         reason = f"{type(error).__name__}: {error}"[:2000]
-        delays = retry_delays()
-        if row.attempts > len(delays) or _is_permanent(error):
+        if row.attempts > len(retry_delays()) or _is_permanent(error):
             _finish(row, status=OutboundEmail.Status.FAILED, last_error=reason)
             logger.warning(
                 "outbox %s failed for good after %s tries: %s", row.pk, row.attempts, reason
             )
             return Delivery(status=OutboundEmail.Status.FAILED)
-        delay = delays[row.attempts - 1]
-        OutboundEmail.objects.filter(pk=row.pk).update(
-            status=OutboundEmail.Status.QUEUED,
-            last_error=reason,
-            next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        )
-        return Delivery(status=OutboundEmail.Status.QUEUED, retry_in=delay)
+        return _retry_later(row, last_error=reason)
     except Exception as error:
         # A bug, not a network problem: never leave the row claimed, never send it again.
         _finish(
@@ -711,6 +721,31 @@ def deliver_outbound_email(*, outbound_email_id: int) -> Delivery:
         raise
     _finish(row, status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error="")
     return Delivery(status=OutboundEmail.Status.SENT)
+
+
+def _retry_later(row: OutboundEmail, **fields) -> Delivery:
+    delay = retry_delays()[row.attempts - 1]
+    OutboundEmail.objects.filter(pk=row.pk).update(
+        status=OutboundEmail.Status.QUEUED,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        **fields,
+    )
+    return Delivery(status=OutboundEmail.Status.QUEUED, retry_in=delay)
+
+
+def _after_unconfirmed_send(row: OutboundEmail, reason: str) -> Delivery:
+    """The relay holds the message but never said so. Once, try again (same Message-ID, so
+    a repeat can be recognised); a second time, or after the last try, stop and say why."""
+    if row.unconfirmed_sends or row.attempts > len(retry_delays()):
+        _finish(
+            row,
+            status=OutboundEmail.Status.FAILED,
+            unconfirmed_sends=F("unconfirmed_sends") + 1,
+            last_error=f"{UNCONFIRMED_TWICE} {reason}"[:2000],
+        )
+        logger.warning("outbox %s: no confirmation from the relay, given up: %s", row.pk, reason)
+        return Delivery(status=OutboundEmail.Status.FAILED)
+    return _retry_later(row, unconfirmed_sends=F("unconfirmed_sends") + 1, last_error=reason)
 
 
 def sweep_outbox(now=None) -> dict[str, int]:
@@ -766,9 +801,9 @@ def resend_outbound_email(*, outbound_email: OutboundEmail, actor, request=None)
         elif outbound_email.status == OutboundEmail.Status.FAILED:
             row = outbound_email
             row.status = OutboundEmail.Status.QUEUED
-            row.attempts = 0
+            row.attempts = row.unconfirmed_sends = 0
             row.next_attempt_at = timezone.now()
-            row.save(update_fields=["status", "attempts", "next_attempt_at"])
+            row.save(update_fields=["status", "attempts", "unconfirmed_sends", "next_attempt_at"])
             transaction.on_commit(lambda: emails.dispatch(row.pk))
         else:
             row = OutboundEmail.objects.create(

@@ -5,6 +5,7 @@ sent twice, swept when the broker lost it, secrets cleared once sent."""
 import re
 import time
 from datetime import timedelta
+from email.utils import parseaddr
 
 import pytest
 import time_machine
@@ -19,7 +20,7 @@ from accounts import services
 from accounts.models import OutboundEmail
 from accounts.services import Profile, create_main_account
 from portal.celery import app as celery_app
-from tests.conftest import free_port
+from tests.conftest import free_port, message_id
 
 pytestmark = pytest.mark.django_db
 
@@ -222,6 +223,58 @@ def test_a_relay_refusing_the_sender_for_good_fails_the_mail_after_the_last_retr
     assert row.attempts == len(settings_module.OUTBOX_RETRY_DELAYS) + 1
     assert "SMTPSenderRefused" in row.last_error and "5.7.1" in row.last_error
     assert sink.messages == []
+
+
+# --- One Message-ID per row; a timeout fit for the end of DATA ---------------------------
+
+
+def test_every_try_of_a_mail_carries_the_rows_one_message_id_on_the_platforms_domain(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, settings
+):
+    sink, port = sink_factory(refuse_first=2)  # 451 at the end of DATA, twice
+    smtp_settings(port)
+    create(school, django_capture_on_commit_callbacks)
+    row = run_retries_as_they_fall_due(OutboundEmail.objects.get())
+    assert row.status == OutboundEmail.Status.SENT
+    assert len(sink.data_seen) == 3
+    assert {message_id(envelope) for envelope in sink.data_seen} == {row.message_id}
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
+    assert row.message_id.endswith(f"@{domain}>")
+    assert OutboundEmail.objects.filter(message_id=row.message_id).count() == 1
+
+
+def test_a_relay_slow_to_answer_the_end_of_data_gets_the_mail_once(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, settings
+):
+    """Commands wait EMAIL_TIMEOUT, the end of DATA EMAIL_DATA_TIMEOUT (RFC 5321 4.5.3.2)."""
+    sink, port = sink_factory(answer_after=2)
+    smtp_settings(port)
+    settings.EMAIL_TIMEOUT, settings.EMAIL_DATA_TIMEOUT = 1, 10
+    create(school, django_capture_on_commit_callbacks)
+    row = run_retries_as_they_fall_due(OutboundEmail.objects.get())
+    assert row.status == OutboundEmail.Status.SENT
+    assert row.attempts == 1
+    assert len(sink.messages) == 1
+
+
+def test_a_relay_that_never_answers_the_end_of_data_gets_the_mail_twice_at_most_under_one_id(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, settings
+):
+    sink, port = sink_factory(answer_after=3)
+    smtp_settings(port)
+    settings.EMAIL_TIMEOUT = settings.EMAIL_DATA_TIMEOUT = 1
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    assert row.status == OutboundEmail.Status.QUEUED  # it may have gone: once more, no more
+    assert row.unconfirmed_sends == 1
+
+    row = run_retries_as_they_fall_due(row)
+    assert row.status == OutboundEmail.Status.FAILED
+    assert row.attempts == 2
+    assert "無法確認" in row.last_error
+    assert len(sink.messages) == 2
+    assert set(sink.message_ids) == {row.message_id}
+    assert "/ckverifycode/" not in row.body_text
 
 
 def test_the_retry_delays_stay_under_the_redis_visibility_timeout(settings):
