@@ -605,7 +605,6 @@ def locked_until(username: str) -> datetime | None:
 
 # --- The outbox -------------------------------------------------------------------------
 
-STUCK_AFTER = timedelta(minutes=15)
 SWEEP_GRACE = timedelta(minutes=2)
 CLAIM_TOLERANCE = timedelta(seconds=5)
 CLEARED_BODY = gettext_lazy("（此信含一次性的連結或驗證碼，寄出或寄送失敗後內容已清除。）")
@@ -615,6 +614,9 @@ UNCONFIRMED_TWICE = gettext_lazy(
     "兩次寄送都無法確認郵件伺服器是否收到（未回應或寄送中斷），不再自動重寄；"
     "請向收件人確認是否收到後再重寄。"
 )
+LOST_ONCE = gettext_lazy(
+    "寄送中斷（工作程序停止或資料庫中斷），無法確認是否寄出；以同一信件識別碼自動重寄一次。"
+)
 # Enhanced status codes (RFC 3463) that speak of the recipient: its address (5.1.x, save
 # 5.1.7 and 5.1.8, which are the sender's) or its mailbox (5.2.x).
 ENHANCED_STATUS = re.compile(rb"\s*5\.(\d{1,3})\.(\d{1,3})(?!\d)")
@@ -623,6 +625,11 @@ ENHANCED_STATUS = re.compile(rb"\s*5\.(\d{1,3})\.(\d{1,3})(?!\d)")
 def retry_delays() -> tuple[int, ...]:
     """Seconds before the 2nd, 3rd, ... try (settings.OUTBOX_RETRY_DELAYS)."""
     return tuple(settings.OUTBOX_RETRY_DELAYS)
+
+
+def sending_lease() -> timedelta:
+    """How long a row may stay "sending" before its worker counts as lost."""
+    return timedelta(seconds=settings.OUTBOX_SENDING_LEASE)
 
 
 @dataclass(frozen=True)
@@ -683,7 +690,9 @@ def deliver_outbound_email(*, outbound_email_id: int) -> Delivery:
     """Send one outbox row; it reaches the relay at most twice, always under its Message-ID.
 
     The row is claimed with a conditional UPDATE (queued and due → sending), so two
-    workers, a retry and the sweep can never both send it. Errors before the relay took the message
+    workers, a retry and the sweep can never both send it. Until the row is finished it
+    stays "sending": if this process dies or loses its database meanwhile, the sweep sends
+    it once more after the lease (sweep_outbox). Errors before the relay took the message
     put it back in the queue with a delay (retry_delays()); after the last try, or at once
     when the relay refuses the recipient, it is marked failed with the reason. A message the
     relay took without answering may have been delivered: it is tried once more at most.
@@ -749,17 +758,37 @@ def _after_unconfirmed_send(row: OutboundEmail, reason: str) -> Delivery:
 
 
 def sweep_outbox(now=None) -> dict[str, int]:
-    """Send what is due and was never delivered (broker down, worker lost, eager mode's
-    retries): oldest first, each row at most once per grace period. Rows claimed long ago
-    by a worker that died are given up: whether they went out is unknown, so they are not
-    resent automatically (helpdesk can resend after checking)."""
+    """Send what is due and was never delivered (broker down, eager mode's retries): oldest
+    first, each row at most once per grace period. A row still "sending" after the lease
+    lost its worker (killed, or its database went away) and whether it went out is unknown:
+    it is sent once more under the same Message-ID, and given up with a reason for helpdesk
+    when that try is lost or unanswered too."""
     now = now or timezone.now()
-    stuck = OutboundEmail.objects.filter(
-        status=OutboundEmail.Status.SENDING, claimed_at__lt=now - STUCK_AFTER
-    ).update(
-        status=OutboundEmail.Status.FAILED,
-        last_error=_("寄送中斷（工作程序停止），無法確認是否寄出；請確認後重寄。"),
-    )
+    resent, given_up = [], 0
+    lost = OutboundEmail.objects.filter(
+        status=OutboundEmail.Status.SENDING, claimed_at__lt=now - sending_lease()
+    ).only("pk", "claimed_at", "unconfirmed_sends", "carries_secret")
+    for row in lost:
+        # Conditional on the claim seen, so two sweeps never both act on the same row.
+        same_claim = OutboundEmail.objects.filter(
+            pk=row.pk, status=OutboundEmail.Status.SENDING, claimed_at=row.claimed_at
+        )
+        if row.unconfirmed_sends:
+            given_up += same_claim.update(
+                **_final(
+                    row,
+                    status=OutboundEmail.Status.FAILED,
+                    unconfirmed_sends=F("unconfirmed_sends") + 1,
+                    last_error=str(UNCONFIRMED_TWICE),
+                )
+            )
+        elif same_claim.update(
+            status=OutboundEmail.Status.QUEUED,
+            unconfirmed_sends=F("unconfirmed_sends") + 1,
+            next_attempt_at=now,
+            last_error=str(LOST_ONCE),
+        ):
+            resent.append(row.pk)
     overdue = list(
         OutboundEmail.objects.filter(
             status=OutboundEmail.Status.QUEUED, next_attempt_at__lt=now - SWEEP_GRACE
@@ -771,9 +800,9 @@ def sweep_outbox(now=None) -> dict[str, int]:
     OutboundEmail.objects.filter(pk__in=overdue, status=OutboundEmail.Status.QUEUED).update(
         next_attempt_at=now
     )
-    for pk in overdue:
+    for pk in resent + overdue:
         emails.dispatch(pk)
-    return {"requeued": len(overdue), "given_up": stuck}
+    return {"requeued": len(overdue), "resent": len(resent), "given_up": given_up}
 
 
 def resend_outbound_email(*, outbound_email: OutboundEmail, actor, request=None) -> OutboundEmail:

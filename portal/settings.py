@@ -192,6 +192,10 @@ if not EMAIL_MESSAGE_ID_DOMAIN:
     raise ImproperlyConfigured(
         "DEFAULT_FROM_EMAIL has no domain: set EMAIL_MESSAGE_ID_DOMAIN (e.g. portal.example.tw)."
     )
+# A row stays "sending" while a worker sends it. One still sending after this many seconds
+# lost its worker (killed, or its database went away): the sweep sends it once more. It must
+# outlast the longest send the timeouts allow (a test holds this).
+OUTBOX_SENDING_LEASE = env_int("OUTBOX_SENDING_LEASE", EMAIL_DATA_TIMEOUT + 10 * EMAIL_TIMEOUT)
 
 # --- Accounts, passwords, sign-in -----------------------------------------------------
 AUTH_USER_MODEL = "accounts.Account"

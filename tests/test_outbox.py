@@ -13,7 +13,7 @@ from django.conf import settings as settings_module
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from accounts import services
@@ -122,7 +122,7 @@ def test_a_retry_is_not_sent_before_its_time(
     row = OutboundEmail.objects.get()
     with time_machine.travel(row.next_attempt_at - timedelta(seconds=10), tick=False):
         assert services.deliver_outbound_email(outbound_email_id=row.pk).status == "skipped"
-        assert services.sweep_outbox() == {"requeued": 0, "given_up": 0}
+        assert services.sweep_outbox() == {"requeued": 0, "resent": 0, "given_up": 0}
     row.refresh_from_db()
     assert row.attempts == 1
 
@@ -277,6 +277,15 @@ def test_a_relay_that_never_answers_the_end_of_data_gets_the_mail_twice_at_most_
     assert "/ckverifycode/" not in row.body_text
 
 
+def test_the_lease_outlasts_the_longest_send_the_timeouts_allow(settings):
+    from accounts.tasks import send_outbound_email
+
+    lease = settings.OUTBOX_SENDING_LEASE
+    assert lease > settings.EMAIL_DATA_TIMEOUT + 5 * settings.EMAIL_TIMEOUT
+    assert send_outbound_email.time_limit < lease  # the worker ends a send before the sweep
+    assert lease < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+
+
 def test_the_retry_delays_stay_under_the_redis_visibility_timeout(settings):
     delays = settings.OUTBOX_RETRY_DELAYS
     assert sum(delays) < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] / 2
@@ -331,25 +340,115 @@ def test_with_the_broker_down_the_request_succeeds_and_the_sweep_sends_later(
     assert len(mail.outbox) == 1
 
 
-def test_the_sweep_leaves_fresh_rows_to_the_broker_and_gives_up_on_abandoned_ones():
+# --- Nothing lost: a send that cannot be confirmed goes once more -------------------------
+
+
+def lost_mid_send(**fields):
+    """A row whose worker claimed it and was lost (killed, or its database went away) well
+    past the lease: still "sending"."""
+    values = {
+        "kind": "password_changed",
+        "to_address": "wang@school.edu.tw",
+        "subject": "密碼已變更",
+        "body_text": "您的密碼已變更。",
+        "status": OutboundEmail.Status.SENDING,
+        "attempts": 1,
+        "claimed_at": timezone.now() - timedelta(hours=1),
+    }
+    return OutboundEmail.objects.create(**{**values, **fields})
+
+
+def test_the_sweep_leaves_fresh_rows_to_the_broker_and_sending_rows_to_their_worker():
     now = timezone.now()
     fresh = OutboundEmail.objects.create(kind="x", to_address="a@b.tw", subject="s", body_text="b")
-    abandoned = OutboundEmail.objects.create(
+    sending = OutboundEmail.objects.create(
         kind="x",
         to_address="c@d.tw",
         subject="s",
         body_text="b",
         status=OutboundEmail.Status.SENDING,
-        claimed_at=now - timedelta(minutes=20),
+        claimed_at=now - timedelta(minutes=1),
     )
-    result = services.sweep_outbox(now=now)
-    assert result == {"requeued": 0, "given_up": 1}
+    assert services.sweep_outbox(now=now) == {"requeued": 0, "resent": 0, "given_up": 0}
     fresh.refresh_from_db()
-    abandoned.refresh_from_db()
+    sending.refresh_from_db()
     assert fresh.status == OutboundEmail.Status.QUEUED
-    assert abandoned.status == OutboundEmail.Status.FAILED
-    assert "無法確認是否寄出" in abandoned.last_error
+    assert sending.status == OutboundEmail.Status.SENDING
     assert mail.outbox == []
+
+
+def test_a_row_left_sending_past_its_lease_is_sent_once_more_under_its_message_id(
+    smtp_settings, sink_factory
+):
+    sink, port = sink_factory()
+    smtp_settings(port)
+    row = lost_mid_send()
+    result = services.sweep_outbox()
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+    assert row.attempts == 2
+    assert sink.message_ids == [row.message_id]
+    assert row.unconfirmed_sends == 1
+    assert result["resent"] == 1
+
+    with time_machine.travel(timezone.now() + timedelta(days=1), tick=False):
+        services.sweep_outbox()
+    assert len(sink.messages) == 1
+
+
+def test_a_database_error_right_after_the_claim_loses_no_mail(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, monkeypatch
+):
+    sink, port = sink_factory()
+    smtp_settings(port)
+    compose, calls = services._compose, []
+
+    def database_gone_after_the_claim(row):
+        calls.append(row.pk)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return compose(row)
+
+    monkeypatch.setattr(services, "_compose", database_gone_after_the_claim, raising=False)
+    with pytest.raises(OperationalError):
+        create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    assert row.status == OutboundEmail.Status.SENDING
+    services.sweep_outbox()  # within the lease its worker may still be sending: left alone
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENDING
+
+    after_the_lease = row.claimed_at + timedelta(hours=1)
+    with time_machine.travel(after_the_lease, tick=False):
+        services.sweep_outbox()
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+    assert row.attempts == 2
+    assert sink.message_ids == [row.message_id]
+    assert b"/ckverifycode/" in sink.messages[0].content
+    assert "/ckverifycode/" not in row.body_text  # cleared once sent (SPEC 5)
+
+
+def test_a_row_lost_twice_is_failed_with_a_reason_and_helpdesk_can_resend_it(
+    smtp_settings, sink_factory, helpdesk, django_capture_on_commit_callbacks
+):
+    sink, port = sink_factory()
+    smtp_settings(port)
+    row = lost_mid_send(unconfirmed_sends=1)
+    secret = lost_mid_send(unconfirmed_sends=1, carries_secret=True, kind="password_reset_code")
+    assert services.sweep_outbox() == {"requeued": 0, "resent": 0, "given_up": 2}
+    row.refresh_from_db()
+    secret.refresh_from_db()
+    assert row.status == secret.status == OutboundEmail.Status.FAILED
+    assert "無法確認" in row.last_error and "重寄" in row.last_error
+    assert secret.body_cleared_at is not None
+    assert sink.messages == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resend_outbound_email(outbound_email=row, actor=helpdesk)
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+    assert sink.message_ids == [row.message_id]
 
 
 def test_a_mail_with_a_one_time_code_cannot_be_resent(helpdesk, teacher):
