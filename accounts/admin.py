@@ -322,7 +322,7 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "kind"]
     list_select_related = ["account"]
-    search_fields = ["to_address", "subject", "account__username"]
+    search_fields = ["to_address", "subject", "account__username", "message_id"]
     date_hierarchy = "created_at"
     actions = ["resend_selected"]
     fields = [
@@ -333,7 +333,9 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         "body",
         "status",
         "attempts",
+        "unconfirmed_sends",
         "last_error",
+        "message_id",
         "created_at",
         "next_attempt_at",
         "claimed_at",

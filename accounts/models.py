@@ -245,8 +245,16 @@ class PasswordHistory(models.Model):
         return f"{self.account.username} {self.created_at:%Y-%m-%d %H:%M}"
 
 
+def new_message_id() -> str:
+    """A Message-ID for one outbox row, on the platform's mail domain (RFC 5322 3.6.4)."""
+    return f"<{secrets.token_hex(16)}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
+
+
 class OutboundEmail(models.Model):
-    """The outbox: every mail is a row first, then the Celery task sends it after commit."""
+    """The outbox: every mail is a row first, then the Celery task sends it after commit.
+
+    The row's Message-ID goes out on every try, so a mail sent twice (its first try could not
+    be confirmed) can be recognised as one by the relay and the mailbox."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("等待寄送")
@@ -272,6 +280,10 @@ class OutboundEmail(models.Model):
         _("狀態"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
     attempts = models.PositiveSmallIntegerField(_("嘗試次數"), default=0)
+    # Tries that may have delivered without the relay confirming it (the worker was lost, or
+    # the end of DATA went unanswered). After one such try the mail goes once more at most.
+    unconfirmed_sends = models.PositiveSmallIntegerField(_("未確認的寄送次數"), default=0)
+    message_id = models.CharField("Message-ID", max_length=255, default=new_message_id)
     last_error = models.TextField(_("最後錯誤"), blank=True)
     created_at = models.DateTimeField(_("建立時間"), default=timezone.now)
     next_attempt_at = models.DateTimeField(_("下次寄送"), default=timezone.now)

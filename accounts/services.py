@@ -56,6 +56,7 @@ from accounts.validators import (
     validate_new_password,
 )
 from portal import emails
+from portal.mail_backends import DeliveryUnconfirmed
 from portal.net import client_ip
 from schools.models import Unit
 
@@ -685,17 +686,31 @@ def locked_until(username: str) -> datetime | None:
 
 # --- The outbox -------------------------------------------------------------------------
 
-STUCK_AFTER = timedelta(minutes=15)
 SWEEP_GRACE = timedelta(minutes=2)
 CLAIM_TOLERANCE = timedelta(seconds=5)
 CLEARED_BODY = gettext_lazy("（此信含一次性的連結或驗證碼，寄出或寄送失敗後內容已清除。）")
 # Mails whose secret is a set-password link: a resend issues a fresh link instead.
 SET_PASSWORD_MAILS = ("account_created", "verification_resent")
+UNCONFIRMED_TWICE = gettext_lazy(
+    "兩次寄送都無法確認郵件伺服器是否收到（未回應或寄送中斷），不再自動重寄；"
+    "請向收件人確認是否收到後再重寄。"
+)
+LOST_ONCE = gettext_lazy(
+    "寄送中斷（工作程序停止或資料庫中斷），無法確認是否寄出；以同一信件識別碼自動重寄一次。"
+)
+# Enhanced status codes (RFC 3463) that speak of the recipient: its address (5.1.x, save
+# 5.1.7 and 5.1.8, which are the sender's) or its mailbox (5.2.x).
+ENHANCED_STATUS = re.compile(rb"\s*5\.(\d{1,3})\.(\d{1,3})(?!\d)")
 
 
 def retry_delays() -> tuple[int, ...]:
     """Seconds before the 2nd, 3rd, ... try (settings.OUTBOX_RETRY_DELAYS)."""
     return tuple(settings.OUTBOX_RETRY_DELAYS)
+
+
+def sending_lease() -> timedelta:
+    """How long a row may stay "sending" before its worker counts as lost."""
+    return timedelta(seconds=settings.OUTBOX_SENDING_LEASE)
 
 
 @dataclass(frozen=True)
@@ -704,28 +719,64 @@ class Delivery:
     retry_in: int | None = None
 
 
+def _refuses_the_recipient(code: int, message: bytes) -> bool:
+    if code < 500:
+        return False
+    enhanced = ENHANCED_STATUS.match(message or b"")
+    if enhanced is None:
+        return True  # a bare 550 to RCPT: no such mailbox
+    subject, detail = int(enhanced[1]), int(enhanced[2])
+    return subject == 2 or (subject == 1 and detail not in (7, 8))
+
+
 def _is_permanent(error: Exception) -> bool:
+    """Only the recipient's own refusal is final: RCPT answered 5xx about that address or
+    mailbox. A refused sender (MAIL FROM), a refused login, a policy or relay refusal (5.7.x,
+    also at RCPT), DATA refused, a 4xx, a timeout or a lost connection is the relay's or
+    ours to fix, and every other mail meets it too: those are retried and swept."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _msg in error.recipients.values())
-    if isinstance(error, smtplib.SMTPResponseException):
-        return error.smtp_code >= 500
+        return bool(error.recipients) and all(
+            _refuses_the_recipient(code, message) for code, message in error.recipients.values()
+        )
     return False
 
 
-def _finish(row: OutboundEmail, **fields) -> None:
-    """Record a row's final state; a body that carried a secret is cleared either way."""
+def _final(row: OutboundEmail, **fields) -> dict:
+    """A row's final state; a body that carried a secret is cleared either way."""
     if row.carries_secret:
         fields.update(body_text=str(CLEARED_BODY), body_html="", body_cleared_at=timezone.now())
-    OutboundEmail.objects.filter(pk=row.pk).update(**fields)
+    return fields
+
+
+def _finish(row: OutboundEmail, **fields) -> None:
+    OutboundEmail.objects.filter(pk=row.pk).update(**_final(row, **fields))
+
+
+def _compose(row: OutboundEmail) -> EmailMultiAlternatives:
+    """The message for a row: the same Message-ID on every try of it."""
+    message = EmailMultiAlternatives(
+        subject=row.subject,
+        body=row.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[row.to_address],
+        headers={"Message-ID": row.message_id, "X-Portal-Outbox-Id": str(row.pk)},
+        connection=get_connection(fail_silently=False),
+    )
+    if row.body_html:
+        message.attach_alternative(row.body_html, "text/html")
+    return message
 
 
 def deliver_outbound_email(*, outbound_email_id: int) -> Delivery:
-    """Send one outbox row at most once.
+    """Send one outbox row; it reaches the relay at most twice, always under its Message-ID.
 
     The row is claimed with a conditional UPDATE (queued and due → sending), so two
-    workers, a retry and the sweep can never both send it. Connection and SMTP errors put it
-    back in the queue with a delay (retry_delays()); after the last try, or at once on a
-    permanent (5xx) refusal, it is marked failed with the reason.
+    workers, a retry and the sweep can never both send it. Until the row is finished it
+    stays "sending": if this process dies or loses its database meanwhile, the sweep sends
+    it once more after the lease (sweep_outbox). Errors before the relay took the message
+    put it back in the queue with a delay (retry_delays()); after the last try, or at once
+    when the relay refuses the recipient, it is marked failed with the reason. A message the
+    relay took without answering may have been delivered: it is tried once more at most.
     """
     now = timezone.now()
     claimed = OutboundEmail.objects.filter(
@@ -736,34 +787,20 @@ def deliver_outbound_email(*, outbound_email_id: int) -> Delivery:
     if not claimed:
         return Delivery(status="skipped")
     row = OutboundEmail.objects.get(pk=outbound_email_id)
-    message = EmailMultiAlternatives(
-        subject=row.subject,
-        body=row.body_text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[row.to_address],
-        headers={"X-Portal-Outbox-Id": str(row.pk)},
-        connection=get_connection(fail_silently=False),
-    )
-    if row.body_html:
-        message.attach_alternative(row.body_html, "text/html")
+    message = _compose(row)
     try:
         message.send()
+    except DeliveryUnconfirmed as error:
+        return _after_unconfirmed_send(row, f"{type(error).__name__}: {error}"[:2000])
     except (smtplib.SMTPException, OSError) as error:
         reason = f"{type(error).__name__}: {error}"[:2000]
-        delays = retry_delays()
-        if row.attempts > len(delays) or _is_permanent(error):
+        if row.attempts > len(retry_delays()) or _is_permanent(error):
             _finish(row, status=OutboundEmail.Status.FAILED, last_error=reason)
             logger.warning(
                 "outbox %s failed for good after %s tries: %s", row.pk, row.attempts, reason
             )
             return Delivery(status=OutboundEmail.Status.FAILED)
-        delay = delays[row.attempts - 1]
-        OutboundEmail.objects.filter(pk=row.pk).update(
-            status=OutboundEmail.Status.QUEUED,
-            last_error=reason,
-            next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        )
-        return Delivery(status=OutboundEmail.Status.QUEUED, retry_in=delay)
+        return _retry_later(row, last_error=reason)
     except Exception as error:
         # A bug, not a network problem: never leave the row claimed, never send it again.
         _finish(
@@ -776,18 +813,63 @@ def deliver_outbound_email(*, outbound_email_id: int) -> Delivery:
     return Delivery(status=OutboundEmail.Status.SENT)
 
 
-def sweep_outbox(now=None) -> dict[str, int]:
-    """Send what is due and was never delivered (broker down, worker lost, eager mode's
-    retries): oldest first, each row at most once per grace period. Rows claimed long ago
-    by a worker that died are given up: whether they went out is unknown, so they are not
-    resent automatically (helpdesk can resend after checking)."""
-    now = now or timezone.now()
-    stuck = OutboundEmail.objects.filter(
-        status=OutboundEmail.Status.SENDING, claimed_at__lt=now - STUCK_AFTER
-    ).update(
-        status=OutboundEmail.Status.FAILED,
-        last_error=_("寄送中斷（工作程序停止），無法確認是否寄出；請確認後重寄。"),
+def _retry_later(row: OutboundEmail, **fields) -> Delivery:
+    delay = retry_delays()[row.attempts - 1]
+    OutboundEmail.objects.filter(pk=row.pk).update(
+        status=OutboundEmail.Status.QUEUED,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        **fields,
     )
+    return Delivery(status=OutboundEmail.Status.QUEUED, retry_in=delay)
+
+
+def _after_unconfirmed_send(row: OutboundEmail, reason: str) -> Delivery:
+    """The relay holds the message but never said so. Once, try again (same Message-ID, so
+    a repeat can be recognised); a second time, or after the last try, stop and say why."""
+    if row.unconfirmed_sends or row.attempts > len(retry_delays()):
+        _finish(
+            row,
+            status=OutboundEmail.Status.FAILED,
+            unconfirmed_sends=F("unconfirmed_sends") + 1,
+            last_error=f"{UNCONFIRMED_TWICE} {reason}"[:2000],
+        )
+        logger.warning("outbox %s: no confirmation from the relay, given up: %s", row.pk, reason)
+        return Delivery(status=OutboundEmail.Status.FAILED)
+    return _retry_later(row, unconfirmed_sends=F("unconfirmed_sends") + 1, last_error=reason)
+
+
+def sweep_outbox(now=None) -> dict[str, int]:
+    """Send what is due and was never delivered (broker down, eager mode's retries): oldest
+    first, each row at most once per grace period. A row still "sending" after the lease
+    lost its worker (killed, or its database went away) and whether it went out is unknown:
+    it is sent once more under the same Message-ID, and given up with a reason for helpdesk
+    when that try is lost or unanswered too."""
+    now = now or timezone.now()
+    resent, given_up = [], 0
+    lost = OutboundEmail.objects.filter(
+        status=OutboundEmail.Status.SENDING, claimed_at__lt=now - sending_lease()
+    ).only("pk", "claimed_at", "unconfirmed_sends", "carries_secret")
+    for row in lost:
+        # Conditional on the claim seen, so two sweeps never both act on the same row.
+        same_claim = OutboundEmail.objects.filter(
+            pk=row.pk, status=OutboundEmail.Status.SENDING, claimed_at=row.claimed_at
+        )
+        if row.unconfirmed_sends:
+            given_up += same_claim.update(
+                **_final(
+                    row,
+                    status=OutboundEmail.Status.FAILED,
+                    unconfirmed_sends=F("unconfirmed_sends") + 1,
+                    last_error=str(UNCONFIRMED_TWICE),
+                )
+            )
+        elif same_claim.update(
+            status=OutboundEmail.Status.QUEUED,
+            unconfirmed_sends=F("unconfirmed_sends") + 1,
+            next_attempt_at=now,
+            last_error=str(LOST_ONCE),
+        ):
+            resent.append(row.pk)
     overdue = list(
         OutboundEmail.objects.filter(
             status=OutboundEmail.Status.QUEUED, next_attempt_at__lt=now - SWEEP_GRACE
@@ -799,9 +881,9 @@ def sweep_outbox(now=None) -> dict[str, int]:
     OutboundEmail.objects.filter(pk__in=overdue, status=OutboundEmail.Status.QUEUED).update(
         next_attempt_at=now
     )
-    for pk in overdue:
+    for pk in resent + overdue:
         emails.dispatch(pk)
-    return {"requeued": len(overdue), "given_up": stuck}
+    return {"requeued": len(overdue), "resent": len(resent), "given_up": given_up}
 
 
 def resend_outbound_email(*, outbound_email: OutboundEmail, actor, request=None) -> OutboundEmail:
@@ -829,9 +911,9 @@ def resend_outbound_email(*, outbound_email: OutboundEmail, actor, request=None)
         elif outbound_email.status == OutboundEmail.Status.FAILED:
             row = outbound_email
             row.status = OutboundEmail.Status.QUEUED
-            row.attempts = 0
+            row.attempts = row.unconfirmed_sends = 0
             row.next_attempt_at = timezone.now()
-            row.save(update_fields=["status", "attempts", "next_attempt_at"])
+            row.save(update_fields=["status", "attempts", "unconfirmed_sends", "next_attempt_at"])
             transaction.on_commit(lambda: emails.dispatch(row.pk))
         else:
             row = OutboundEmail.objects.create(

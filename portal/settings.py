@@ -14,6 +14,7 @@ import re
 import secrets
 import shutil
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 
 import dj_database_url
@@ -180,9 +181,27 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "portal.mail_backends.ConsoleAndFileBackend"
 EMAIL_FILE_PATH = VAR_DIR / "mail"
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+# Seconds to wait for the relay: EMAIL_TIMEOUT to connect and for each command,
+# EMAIL_DATA_TIMEOUT for DATA, whose end RFC 5321 (4.5.3.2) lets the relay answer for up to
+# 10 minutes. Giving up sooner makes a slow relay deliver the same mail again.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 60)
+EMAIL_DATA_TIMEOUT = env_int("EMAIL_DATA_TIMEOUT", 600)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "資料填報整合平臺 <noreply@portal.example.tw>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Every outbox row gets one Message-ID, kept on the row and sent on every try, so a relay or
+# mailbox can drop a repeat. Its right-hand side is the platform's mail domain, never the
+# container's host name.
+EMAIL_MESSAGE_ID_DOMAIN = env_str(
+    "EMAIL_MESSAGE_ID_DOMAIN", parseaddr(DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
+)
+if not EMAIL_MESSAGE_ID_DOMAIN:
+    raise ImproperlyConfigured(
+        "DEFAULT_FROM_EMAIL has no domain: set EMAIL_MESSAGE_ID_DOMAIN (e.g. portal.example.tw)."
+    )
+# A row stays "sending" while a worker sends it. One still sending after this many seconds
+# lost its worker (killed, or its database went away): the sweep sends it once more. It must
+# outlast the longest send the timeouts allow (a test holds this).
+OUTBOX_SENDING_LEASE = env_int("OUTBOX_SENDING_LEASE", EMAIL_DATA_TIMEOUT + 10 * EMAIL_TIMEOUT)
 
 # --- Accounts, passwords, sign-in -----------------------------------------------------
 AUTH_USER_MODEL = "accounts.Account"

@@ -8,9 +8,12 @@ The ``client`` fixture runs each request's on-commit callbacks when the request 
 real commit would, so mail queued by a request is in ``mail.outbox`` when it returns.
 """
 
+import asyncio
+import email
 import os
 import re
 import socket
+import threading
 
 import pyotp
 import pytest
@@ -34,6 +37,7 @@ from accounts.services import (
 )
 from accounts.two_factor import code_at, decrypt_secret
 from portal.celery import app as celery_app
+from portal.env import parse_email_url
 from schools.models import Unit
 
 # A password that satisfies every rule of the policy, on both sides.
@@ -282,30 +286,91 @@ def free_port() -> int:
 
 
 class Sink:
-    """A real SMTP server on loopback (aiosmtpd) that can refuse the first tries."""
+    """A real SMTP server on loopback (aiosmtpd), behaving as a relay can: it refuses the
+    first ``refuse_first`` tries (connections) with ``code`` at the stage ``at`` (AUTH, MAIL,
+    RCPT, or DATA: the end of DATA), and it can answer the end of DATA ``answer_after``
+    seconds late (the first ``answer_late_first`` messages; all when None). A message whose
+    end of DATA came in is in ``messages`` even when the client stopped waiting for the
+    answer: a relay holds it by then. ``data_seen`` has every message that reached the end
+    of DATA, refused or not."""
 
-    def __init__(self, refuse_first=0, code="451 4.3.0 Try again later"):
+    def __init__(
+        self,
+        refuse_first=0,
+        code="451 4.3.0 Try again later",
+        at="DATA",
+        answer_after=0.0,
+        answer_late_first=None,
+    ):
+        assert at in {"AUTH", "MAIL", "RCPT", "DATA"}
         self.refuse_first = refuse_first
         self.code = code
+        self.at = at
+        self.answer_after = answer_after
+        self.answer_late_first = answer_late_first
         self.tries = 0
         self.messages = []
+        self.data_seen = []
+        self.end_of_data = threading.Event()  # set when a message's end of DATA came in
+        self._sessions = []
+
+    def _refuses(self, stage, session):
+        """One try is one connection (a client may say AUTH once per mechanism)."""
+        if stage != self.at:
+            return False
+        if not any(seen is session for seen in self._sessions):
+            self._sessions.append(session)
+            self.tries += 1
+        return self.tries <= self.refuse_first
+
+    async def handle_AUTH(self, server, session, envelope, args):
+        if self._refuses("AUTH", session):
+            return self.code
+        session.authenticated = True
+        return "235 2.7.0 Authentication successful"
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self._refuses("MAIL", session):
+            return self.code
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self._refuses("RCPT", session):
+            return self.code
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        self.tries += 1
-        if self.tries <= self.refuse_first:
+        self.data_seen.append(envelope)
+        if self._refuses("DATA", session):
             return self.code
         self.messages.append(envelope)
+        self.end_of_data.set()
+        late = self.answer_late_first is None or len(self.messages) <= self.answer_late_first
+        if self.answer_after and late:
+            await asyncio.sleep(self.answer_after)
         return "250 OK"
+
+    @property
+    def message_ids(self):
+        return [message_id(envelope) for envelope in self.messages]
+
+
+def message_id(envelope) -> str:
+    return email.message_from_bytes(envelope.content)["Message-ID"]
 
 
 @pytest.fixture
 def smtp_settings(settings):
+    """Send through the SMTP backend EMAIL_URL selects, to a sink on loopback."""
+
     def use(port):
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_TIMEOUT = 5
+        for name, value in parse_email_url(f"smtp://127.0.0.1:{port}").items():
+            setattr(settings, name, value)
+        settings.EMAIL_TIMEOUT = settings.EMAIL_DATA_TIMEOUT = 5
 
     return use
 
@@ -316,7 +381,10 @@ def sink_factory():
 
     def start(**kwargs):
         sink = Sink(**kwargs)
-        controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+        # AUTH offered without TLS, as on loopback: a test that sets a user name logs in.
+        controller = Controller(
+            sink, hostname="127.0.0.1", port=free_port(), auth_require_tls=False
+        )
         controller.start()
         controllers.append(controller)
         return sink, controller.port

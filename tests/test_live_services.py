@@ -2,12 +2,19 @@
 REDIS_URL when those servers answer; without them these tests are skipped, and say so."""
 
 import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings as django_settings
 from django.db import connection
 
+from accounts import services
 from accounts.models import OutboundEmail
 from accounts.services import Profile, create_main_account
 from portal.celery import app as celery_app
@@ -78,6 +85,97 @@ def test_a_live_worker_retries_a_refused_mail_with_countdowns_until_it_goes_thro
     row = OutboundEmail.objects.get()
     assert row.status == OutboundEmail.Status.SENT
     assert row.attempts == 3
+
+
+def start_worker_process(name, *, smtp_port, log_dir):
+    """A real `celery worker` process on the test database, as deployed (its own session,
+    so it can be killed with its children by its id)."""
+    database = urlparse(os.environ["DATABASE_URL"])._replace(
+        path="/" + connection.settings_dict["NAME"]
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": database.geturl(),
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+    }
+    log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo"]
+        + ["--loglevel", "WARNING", "--hostname", f"{name}@%h"]
+        + ["--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=Path(django_settings.BASE_DIR),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    process.log = log
+    return process
+
+
+def end_process(process, sig):
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    process.log.close()
+
+
+def forget_unacknowledged_tasks():
+    """The killed worker's task waits in Redis for the visibility timeout (an hour) before
+    Redis hands it out again; by then its row is long sent and the task does nothing. Drop
+    it here so no later test's worker meets it."""
+    with celery_app.connection_for_write() as broker:
+        channel = broker.default_channel
+        channel.client.delete(channel.unacked_key, channel.unacked_index_key)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="DATABASE_URL is not PostgreSQL: worker processes need a database they can share",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_send_loses_no_mail_and_the_next_sends_it_under_the_same_message_id(
+    school, sink_factory, settings, tmp_path
+):
+    # The relay takes the first message and answers its end of DATA late: the worker is
+    # killed while it waits, so whether the mail went out is unknown to the portal.
+    sink, port = sink_factory(answer_after=30, answer_late_first=1)
+    celery_app.conf.task_always_eager = False
+    first = start_worker_process("first", smtp_port=port, log_dir=tmp_path)
+    second = None
+    try:
+        create_main_account(
+            unit=school,
+            local_part="admin01",
+            profile=Profile("王小明", "教務處", "教務主任", "049-2910960", "wang@school.edu.tw"),
+        )
+        assert sink.end_of_data.wait(timeout=120), (tmp_path / "first.log").read_text()
+        end_process(first, signal.SIGKILL)
+        row = OutboundEmail.objects.get()
+        assert row.status == OutboundEmail.Status.SENDING
+
+        second = start_worker_process("second", smtp_port=port, log_dir=tmp_path)
+        settings.OUTBOX_SENDING_LEASE = 0  # the lease (shortened here) has passed
+        services.sweep_outbox()  # what Celery beat runs every minute
+        deadline = time.monotonic() + 120
+        while row.status != OutboundEmail.Status.SENT and time.monotonic() < deadline:
+            time.sleep(0.2)
+            row.refresh_from_db()
+    finally:
+        celery_app.conf.task_always_eager = True
+        end_process(first, signal.SIGKILL)
+        if second is not None:
+            end_process(second, signal.SIGTERM)
+        forget_unacknowledged_tasks()
+    assert row.status == OutboundEmail.Status.SENT, (tmp_path / "second.log").read_text()
+    assert row.attempts == 2
+    assert 1 <= len(sink.messages) <= 2
+    assert set(sink.message_ids) == {row.message_id}
+    assert row.body_cleared_at is not None
 
 
 @pytest.mark.skipif(

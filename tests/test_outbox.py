@@ -5,6 +5,7 @@ sent twice, swept when the broker lost it, secrets cleared once sent."""
 import re
 import time
 from datetime import timedelta
+from email.utils import parseaddr
 
 import pytest
 import time_machine
@@ -12,14 +13,14 @@ from django.conf import settings as settings_module
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from accounts import services
 from accounts.models import OutboundEmail
 from accounts.services import Profile, create_main_account
 from portal.celery import app as celery_app
-from tests.conftest import free_port
+from tests.conftest import free_port, message_id
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +122,7 @@ def test_a_retry_is_not_sent_before_its_time(
     row = OutboundEmail.objects.get()
     with time_machine.travel(row.next_attempt_at - timedelta(seconds=10), tick=False):
         assert services.deliver_outbound_email(outbound_email_id=row.pk).status == "skipped"
-        assert services.sweep_outbox() == {"requeued": 0, "given_up": 0}
+        assert services.sweep_outbox() == {"requeued": 0, "resent": 0, "given_up": 0}
     row.refresh_from_db()
     assert row.attempts == 1
 
@@ -159,16 +160,130 @@ def test_a_temporary_refusal_is_retried_and_delivered_once(
     assert len(sink.messages) == 1
 
 
-def test_a_permanent_refusal_is_not_retried(
-    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory
+@pytest.mark.parametrize(
+    "code",
+    [
+        "550 5.1.1 <wang@school.edu.tw>: Recipient address rejected: User unknown",
+        "550 No such user here",
+        "552 5.2.2 Mailbox full",
+    ],
+)
+def test_a_relay_refusing_the_recipient_fails_the_mail_at_once(
+    code, school, django_capture_on_commit_callbacks, smtp_settings, sink_factory
 ):
-    sink, port = sink_factory(refuse_first=99, code="550 5.1.1 No such mailbox")
+    sink, port = sink_factory(refuse_first=99, code=code, at="RCPT")
     smtp_settings(port)
     create(school, django_capture_on_commit_callbacks)
     row = OutboundEmail.objects.get()
     assert row.status == OutboundEmail.Status.FAILED
     assert row.attempts == 1
-    assert "550" in row.last_error
+    assert code[:3] in row.last_error
+    assert "/ckverifycode/" not in row.body_text
+
+
+@pytest.mark.parametrize(
+    ("at", "code"),
+    [
+        ("MAIL", "550 5.7.1 Sender address rejected: not owned by user"),
+        ("AUTH", "535 5.7.8 Authentication credentials invalid"),
+        ("DATA", "554 5.7.1 Message refused by policy"),
+        ("RCPT", "554 5.7.1 <wang@school.edu.tw>: Relay access denied"),
+    ],
+    ids=["sender-refused", "login-refused", "policy-at-data", "relay-denied"],
+)
+def test_a_relay_refusing_the_sender_is_retried_and_the_mail_goes_out_once_it_accepts(
+    at, code, school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, settings
+):
+    """Every mail meets the same refusal: it is the relay's (or our configuration's) to fix,
+    not the recipient's, so no mail is failed for it while retries remain."""
+    sink, port = sink_factory(refuse_first=2, code=code, at=at)
+    smtp_settings(port)
+    settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "portal", "relay-password"
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    assert row.status == OutboundEmail.Status.QUEUED
+    assert code[:3] in row.last_error
+    assert sink.messages == []
+
+    row = run_retries_as_they_fall_due(row)
+    assert row.status == OutboundEmail.Status.SENT
+    assert row.attempts == 3
+    assert sink.tries == 3
+    assert len(sink.messages) == 1
+
+
+def test_a_relay_refusing_the_sender_for_good_fails_the_mail_after_the_last_retry(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory
+):
+    sink, port = sink_factory(refuse_first=99, code="550 5.7.1 Sender not allowed", at="MAIL")
+    smtp_settings(port)
+    create(school, django_capture_on_commit_callbacks)
+    row = run_retries_as_they_fall_due(OutboundEmail.objects.get())
+    assert row.status == OutboundEmail.Status.FAILED
+    assert row.attempts == len(settings_module.OUTBOX_RETRY_DELAYS) + 1
+    assert "SMTPSenderRefused" in row.last_error and "5.7.1" in row.last_error
+    assert sink.messages == []
+
+
+# --- One Message-ID per row; a timeout fit for the end of DATA ---------------------------
+
+
+def test_every_try_of_a_mail_carries_the_rows_one_message_id_on_the_platforms_domain(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, settings
+):
+    sink, port = sink_factory(refuse_first=2)  # 451 at the end of DATA, twice
+    smtp_settings(port)
+    create(school, django_capture_on_commit_callbacks)
+    row = run_retries_as_they_fall_due(OutboundEmail.objects.get())
+    assert row.status == OutboundEmail.Status.SENT
+    assert len(sink.data_seen) == 3
+    assert {message_id(envelope) for envelope in sink.data_seen} == {row.message_id}
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
+    assert row.message_id.endswith(f"@{domain}>")
+    assert OutboundEmail.objects.filter(message_id=row.message_id).count() == 1
+
+
+def test_a_relay_slow_to_answer_the_end_of_data_gets_the_mail_once(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, settings
+):
+    """Commands wait EMAIL_TIMEOUT, the end of DATA EMAIL_DATA_TIMEOUT (RFC 5321 4.5.3.2)."""
+    sink, port = sink_factory(answer_after=2)
+    smtp_settings(port)
+    settings.EMAIL_TIMEOUT, settings.EMAIL_DATA_TIMEOUT = 1, 10
+    create(school, django_capture_on_commit_callbacks)
+    row = run_retries_as_they_fall_due(OutboundEmail.objects.get())
+    assert row.status == OutboundEmail.Status.SENT
+    assert row.attempts == 1
+    assert len(sink.messages) == 1
+
+
+def test_a_relay_that_never_answers_the_end_of_data_gets_the_mail_twice_at_most_under_one_id(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, settings
+):
+    sink, port = sink_factory(answer_after=3)
+    smtp_settings(port)
+    settings.EMAIL_TIMEOUT = settings.EMAIL_DATA_TIMEOUT = 1
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    assert row.status == OutboundEmail.Status.QUEUED  # it may have gone: once more, no more
+    assert row.unconfirmed_sends == 1
+
+    row = run_retries_as_they_fall_due(row)
+    assert row.status == OutboundEmail.Status.FAILED
+    assert row.attempts == 2
+    assert "無法確認" in row.last_error
+    assert len(sink.messages) == 2
+    assert set(sink.message_ids) == {row.message_id}
+    assert "/ckverifycode/" not in row.body_text
+
+
+def test_the_lease_outlasts_the_longest_send_the_timeouts_allow(settings):
+    from accounts.tasks import send_outbound_email
+
+    lease = settings.OUTBOX_SENDING_LEASE
+    assert lease > settings.EMAIL_DATA_TIMEOUT + 5 * settings.EMAIL_TIMEOUT
+    assert send_outbound_email.time_limit < lease  # the worker ends a send before the sweep
+    assert lease < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
 
 
 def test_the_retry_delays_stay_under_the_redis_visibility_timeout(settings):
@@ -225,25 +340,115 @@ def test_with_the_broker_down_the_request_succeeds_and_the_sweep_sends_later(
     assert len(mail.outbox) == 1
 
 
-def test_the_sweep_leaves_fresh_rows_to_the_broker_and_gives_up_on_abandoned_ones():
+# --- Nothing lost: a send that cannot be confirmed goes once more -------------------------
+
+
+def lost_mid_send(**fields):
+    """A row whose worker claimed it and was lost (killed, or its database went away) well
+    past the lease: still "sending"."""
+    values = {
+        "kind": "password_changed",
+        "to_address": "wang@school.edu.tw",
+        "subject": "密碼已變更",
+        "body_text": "您的密碼已變更。",
+        "status": OutboundEmail.Status.SENDING,
+        "attempts": 1,
+        "claimed_at": timezone.now() - timedelta(hours=1),
+    }
+    return OutboundEmail.objects.create(**{**values, **fields})
+
+
+def test_the_sweep_leaves_fresh_rows_to_the_broker_and_sending_rows_to_their_worker():
     now = timezone.now()
     fresh = OutboundEmail.objects.create(kind="x", to_address="a@b.tw", subject="s", body_text="b")
-    abandoned = OutboundEmail.objects.create(
+    sending = OutboundEmail.objects.create(
         kind="x",
         to_address="c@d.tw",
         subject="s",
         body_text="b",
         status=OutboundEmail.Status.SENDING,
-        claimed_at=now - timedelta(minutes=20),
+        claimed_at=now - timedelta(minutes=1),
     )
-    result = services.sweep_outbox(now=now)
-    assert result == {"requeued": 0, "given_up": 1}
+    assert services.sweep_outbox(now=now) == {"requeued": 0, "resent": 0, "given_up": 0}
     fresh.refresh_from_db()
-    abandoned.refresh_from_db()
+    sending.refresh_from_db()
     assert fresh.status == OutboundEmail.Status.QUEUED
-    assert abandoned.status == OutboundEmail.Status.FAILED
-    assert "無法確認是否寄出" in abandoned.last_error
+    assert sending.status == OutboundEmail.Status.SENDING
     assert mail.outbox == []
+
+
+def test_a_row_left_sending_past_its_lease_is_sent_once_more_under_its_message_id(
+    smtp_settings, sink_factory
+):
+    sink, port = sink_factory()
+    smtp_settings(port)
+    row = lost_mid_send()
+    result = services.sweep_outbox()
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+    assert row.attempts == 2
+    assert sink.message_ids == [row.message_id]
+    assert row.unconfirmed_sends == 1
+    assert result["resent"] == 1
+
+    with time_machine.travel(timezone.now() + timedelta(days=1), tick=False):
+        services.sweep_outbox()
+    assert len(sink.messages) == 1
+
+
+def test_a_database_error_right_after_the_claim_loses_no_mail(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, monkeypatch
+):
+    sink, port = sink_factory()
+    smtp_settings(port)
+    compose, calls = services._compose, []
+
+    def database_gone_after_the_claim(row):
+        calls.append(row.pk)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return compose(row)
+
+    monkeypatch.setattr(services, "_compose", database_gone_after_the_claim, raising=False)
+    with pytest.raises(OperationalError):
+        create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    assert row.status == OutboundEmail.Status.SENDING
+    services.sweep_outbox()  # within the lease its worker may still be sending: left alone
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENDING
+
+    after_the_lease = row.claimed_at + timedelta(hours=1)
+    with time_machine.travel(after_the_lease, tick=False):
+        services.sweep_outbox()
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+    assert row.attempts == 2
+    assert sink.message_ids == [row.message_id]
+    assert b"/ckverifycode/" in sink.messages[0].content
+    assert "/ckverifycode/" not in row.body_text  # cleared once sent (SPEC 5)
+
+
+def test_a_row_lost_twice_is_failed_with_a_reason_and_helpdesk_can_resend_it(
+    smtp_settings, sink_factory, helpdesk, django_capture_on_commit_callbacks
+):
+    sink, port = sink_factory()
+    smtp_settings(port)
+    row = lost_mid_send(unconfirmed_sends=1)
+    secret = lost_mid_send(unconfirmed_sends=1, carries_secret=True, kind="password_reset_code")
+    assert services.sweep_outbox() == {"requeued": 0, "resent": 0, "given_up": 2}
+    row.refresh_from_db()
+    secret.refresh_from_db()
+    assert row.status == secret.status == OutboundEmail.Status.FAILED
+    assert "無法確認" in row.last_error and "重寄" in row.last_error
+    assert secret.body_cleared_at is not None
+    assert sink.messages == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resend_outbound_email(outbound_email=row, actor=helpdesk)
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+    assert sink.message_ids == [row.message_id]
 
 
 def test_a_mail_with_a_one_time_code_cannot_be_resent(helpdesk, teacher):

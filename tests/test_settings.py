@@ -184,7 +184,7 @@ def test_a_token_endpoint_rate_that_is_no_rate_fails_loudly(tmp_path, rate):
 def test_it_reads_a_starttls_mail_url():
     settings = parse_email_url("smtp+tls://user:p%40ss@mail.example.tw:587")
 
-    assert settings["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert settings["EMAIL_BACKEND"] == "portal.mail_backends.SMTPBackend"
     assert settings["EMAIL_HOST"] == "mail.example.tw"
     assert settings["EMAIL_PORT"] == 587
     assert settings["EMAIL_HOST_USER"] == "user"

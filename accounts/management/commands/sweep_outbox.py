@@ -4,8 +4,14 @@ from accounts.services import sweep_outbox
 
 
 class Command(BaseCommand):
-    help = "Send outbox rows the broker never delivered (what Celery beat runs every minute)."
+    help = (
+        "Send outbox rows the broker never delivered, and once more those whose worker was "
+        "lost mid-send (what Celery beat runs every minute)."
+    )
 
     def handle(self, *args, **options):
         result = sweep_outbox()
-        self.stdout.write(f"requeued {result['requeued']}, given up {result['given_up']}")
+        self.stdout.write(
+            f"requeued {result['requeued']}, resent after a lost worker {result['resent']}, "
+            f"given up {result['given_up']}"
+        )
