@@ -14,7 +14,7 @@ def give_waiting_rows_a_message_id(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0009_account_unit_username"),
+        ("accounts", "0012_password_check_failed"),
     ]
 
     operations = [
