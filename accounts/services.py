@@ -861,10 +861,17 @@ def resend_outbound_email(*, outbound_email: OutboundEmail, actor, request=None)
 
 
 def _hand_off(task_name: str, **fields) -> None:
-    """Queue the matching task after the surrounding transaction commits (in the embedded
-    default it then runs in-process, after the request's own work, the same for a match and
-    a miss). What was typed travels in the task's arguments: celery logs a fixed text in
-    their place. If the broker is down the work is done here rather than lost."""
+    """Queue the matching task after the surrounding transaction commits. With a live broker
+    the request's only work is that one publication, the same for a match and a miss. On the
+    embedded default (Celery eager, no ATOMIC_REQUESTS) the on-commit callback fires when
+    this function's own atomic() exits, so the task runs inside the view and a match does
+    more work there than a miss: the embedded default is for development only.
+
+    What was typed travels in the task's arguments: Celery logs a fixed text in their place,
+    and the tasks never let an exception (which Celery would log with the arguments) out.
+    If the broker cannot be reached the request is dropped with a warning (a fixed text, no
+    typed value) and the page is the same: doing the task here would make a match slower
+    than a miss, and the person can simply ask again."""
     from accounts import tasks
 
     task = getattr(tasks, task_name)
@@ -872,9 +879,12 @@ def _hand_off(task_name: str, **fields) -> None:
     def publish():
         try:
             task.apply_async(kwargs=fields, argsrepr="()", kwargsrepr="{…}")
-        except (KombuError, OSError):
-            logger.warning("broker unavailable; %s runs in the request", task_name)
-            task.apply(kwargs=fields)
+        except (KombuError, OSError) as error:
+            logger.warning(
+                "broker unavailable; public form request %s dropped (%s)",
+                task_name,
+                type(error).__name__,
+            )
 
     with transaction.atomic():
         transaction.on_commit(publish)
