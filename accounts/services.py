@@ -31,6 +31,7 @@ from accounts import two_factor
 from accounts.lockout import (
     LockState,
     lock_state,
+    lockout_name,
     one_password_check_at_a_time,
     username_for_lockout,
 )
@@ -1157,10 +1158,12 @@ def check_password_reset_code(
         PasswordResetCode.objects.filter(pk=row.pk if ours else 0).update(
             failed_attempts=F("failed_attempts") + 1
         )
+        # The typed login name of step 1 is logged only when it names an account: anything
+        # else (a password typed into the name box) as its keyed hash. One lookup either way.
         record_security_event(
             kind=Kind.PASSWORD_RESET_CODE_FAILED,
             account=row.account if ours else None,
-            username=flow.username,
+            username=lockout_name(flow.username),
             request=request,
         )
     return None

@@ -485,3 +485,21 @@ def test_a_match_and_a_miss_each_publish_one_task_and_the_live_worker_mails_the_
     assert published == [["accounts.tasks.send_password_reset_code_if_matching"]] * 2
     (envelope,) = sink.messages
     assert envelope.rcpt_tos == [teacher.email]
+
+
+def test_a_wrong_code_after_a_step_one_naming_no_account_logs_only_a_hash_of_the_name(teacher):
+    typed = "Secret#Typed-In-The-Name-Box"
+    missed_visitor = CommittingClient()
+    ask(missed_visitor, username=typed)
+    reset(missed_visitor, "12345678")
+    event = SecurityEvent.objects.get(kind="password_reset_code_failed")
+    assert event.username.startswith("unknown:")
+    assert typed.lower() not in event.username.lower()
+    assert event.account is None
+
+
+def test_a_wrong_code_after_a_step_one_naming_an_account_logs_that_login_name(client, teacher):
+    ask(client, full_name="別人")  # the login name is an account's, the rest did not match
+    reset(client, "12345678")
+    event = SecurityEvent.objects.get(kind="password_reset_code_failed")
+    assert event.username == "010300_teacher01"
