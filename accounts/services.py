@@ -997,16 +997,44 @@ def _reset_flow_binding(account_id: int, flow_tag: str) -> str:
     ).hexdigest()[:32]
 
 
-def _new_prefix() -> str:
-    return "".join(secrets.choice(RESET_PREFIX_LETTERS) for _ in range(2))
+def _new_prefix(unlike: str = "") -> str:
+    while True:
+        prefix = "".join(secrets.choice(RESET_PREFIX_LETTERS) for _ in range(2))
+        if prefix != unlike:
+            return prefix
+
+
+# A session's resend looks this far back for the code its step 1 produced.
+RESET_FLOW_HOURS = 12
+
+
+def _flow_codes(account: Account, flow_tag: str, **filters) -> list[PasswordResetCode]:
+    """The codes some task of this flow made for the account (recent ones only)."""
+    binding = _reset_flow_binding(account.pk, flow_tag)
+    since = timezone.now() - timedelta(hours=RESET_FLOW_HOURS)
+    rows = account.password_reset_codes.filter(created_at__gte=since, **filters)
+    return [row for row in rows if constant_time_compare(row.code_hash[:32], binding)]
 
 
 def _issue_reset_code(
-    *, account: Account, flow_tag: str, prefix: str, typed: dict, origin=None
+    *, account: Account, flow_tag: str, prefix: str, typed: dict, step: str, origin=None
 ) -> None:
+    """Mail a new code of this flow behind ``prefix``, replacing the account's earlier ones.
+    Idempotent per flow, since a task may run twice (acks_late: a worker lost after its
+    commit) or late: step 1 does nothing once its flow has any code (a re-run must not
+    revoke the live code and mail again), a resend nothing once its prefix has a live code
+    of the flow. The account row is locked so two copies cannot both pass the check."""
     now = timezone.now()
     code = f"{secrets.randbelow(10**8):08d}"
     with transaction.atomic():
+        Account.objects.select_for_update().filter(pk=account.pk).first()
+        if step == "start":
+            done = _flow_codes(account, flow_tag)
+        else:
+            done = _flow_codes(account, flow_tag, prefix=prefix, used_at=None, revoked_at=None)
+        if done:
+            logger.info("password reset task for account %s ran before; nothing to do", account.pk)
+            return
         account.password_reset_codes.filter(used_at=None, revoked_at=None).update(revoked_at=now)
         PasswordResetCode.objects.create(
             account=account,
@@ -1059,7 +1087,9 @@ def send_password_reset_code(
     if account is None:
         return
     typed = {"full_name": full_name, "username": normalize_login_name(username), "email": email}
-    _issue_reset_code(account=account, flow_tag=flow_tag, prefix=prefix, typed=typed, origin=origin)
+    _issue_reset_code(
+        account=account, flow_tag=flow_tag, prefix=prefix, typed=typed, step="start", origin=origin
+    )
 
 
 def resend_password_reset_code(*, flow: ResetFlow, request=None) -> ResetFlow:
@@ -1068,7 +1098,10 @@ def resend_password_reset_code(*, flow: ResetFlow, request=None) -> ResetFlow:
     wait = settings.PASSWORD_RESET_RESEND_SECONDS - (timezone.now().timestamp() - flow.sent_at)
     if wait > 0:
         raise ValidationError(_("請稍候 %(seconds)d 秒再重寄驗證信。") % {"seconds": int(wait) + 1})
-    flow = ResetFlow(flow.username, _new_prefix(), flow.secret, timezone.now().timestamp())
+    # Another prefix than the one shown: the task tells a re-run by the prefix.
+    flow = ResetFlow(
+        flow.username, _new_prefix(unlike=flow.prefix), flow.secret, timezone.now().timestamp()
+    )
     _hand_off(
         "resend_password_reset_code_if_matching",
         username=flow.username,
@@ -1079,20 +1112,21 @@ def resend_password_reset_code(*, flow: ResetFlow, request=None) -> ResetFlow:
     return flow
 
 
-# A session's resend looks this far back for the code its step 1 produced.
-RESET_FLOW_HOURS = 12
-
-
 def send_password_reset_code_again(
     *, username: str, prefix: str, flow_tag: str, origin: dict | None = None
-) -> None:
+) -> bool:
     """The resend's task side: a new code behind the new prefix, replacing the old, when a
-    code of this flow exists (its step 1 matched an account that is still active)."""
+    code of this flow exists (its step 1 matched an account that is still active). False
+    when there is none: step 1 missed, or its task has not run yet (a backlogged worker;
+    the task then tries again a little later)."""
     account = _reset_flow_account(username, flow_tag)
     if account is None:
-        return
+        return False
     typed = {"full_name": account.full_name, "username": account.username, "email": account.email}
-    _issue_reset_code(account=account, flow_tag=flow_tag, prefix=prefix, typed=typed, origin=origin)
+    _issue_reset_code(
+        account=account, flow_tag=flow_tag, prefix=prefix, typed=typed, step="again", origin=origin
+    )
+    return True
 
 
 def _reset_flow_account(username: str, flow_tag: str) -> Account | None:
@@ -1104,14 +1138,7 @@ def _reset_flow_account(username: str, flow_tag: str) -> Account | None:
     )
     if account is None:
         return None
-    binding = _reset_flow_binding(account.pk, flow_tag)
-    since = timezone.now() - timedelta(hours=RESET_FLOW_HOURS)
-    hashes = account.password_reset_codes.filter(created_at__gte=since).values_list(
-        "code_hash", flat=True
-    )
-    if any(constant_time_compare(code_hash[:32], binding) for code_hash in hashes):
-        return account
-    return None
+    return account if _flow_codes(account, flow_tag) else None
 
 
 def normalize_reset_code(value: str) -> str:

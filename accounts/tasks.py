@@ -62,11 +62,22 @@ def send_password_reset_code_if_matching(
     )
 
 
-@shared_task(base=PublicFormTask)
-def resend_password_reset_code_if_matching(*, username, prefix, flow_tag, origin=None):
-    services.send_password_reset_code_again(
+# A resend whose step 1 has no code yet tries again this often, this many seconds apart: on a
+# backlogged worker step 1's task may still be waiting behind it.
+RESEND_WAITS_FOR_STEP_ONE = (10, 30, 60)
+
+
+@shared_task(base=PublicFormTask, bind=True, max_retries=len(RESEND_WAITS_FOR_STEP_ONE))
+def resend_password_reset_code_if_matching(self, *, username, prefix, flow_tag, origin=None):
+    found = services.send_password_reset_code_again(
         username=username, prefix=prefix, flow_tag=flow_tag, origin=origin
     )
+    tries = self.request.retries
+    if not found and not self.request.is_eager and tries < len(RESEND_WAITS_FOR_STEP_ONE):
+        # Eager runs (the embedded default) ran step 1 already, in its request.
+        raise self.retry(
+            countdown=RESEND_WAITS_FOR_STEP_ONE[tries], argsrepr="()", kwargsrepr="{…}"
+        )
 
 
 @shared_task(base=PublicFormTask)
