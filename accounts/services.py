@@ -857,8 +857,10 @@ def resend_outbound_email(*, outbound_email: OutboundEmail, actor, request=None)
 # --- Public self-service forms ----------------------------------------------------------
 # Each answers the same whether or not the data matched, and does the same work in the
 # request: it hands what was typed to a Celery task after commit, match or miss. The task
-# looks the person up and, only for a match, writes, mails and logs. So neither the page,
-# the status, the redirect nor the time the request takes tells a match from a miss.
+# looks the person up and, only for a match, writes, mails and logs. So with a live broker
+# neither the page, the status, the redirect nor the time the request takes tells a match
+# from a miss. (Not on the embedded default, where the task runs eagerly in the view: see
+# _hand_off.)
 
 
 def _hand_off(task_name: str, **fields) -> None:
