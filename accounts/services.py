@@ -495,11 +495,10 @@ def use_second_factor(*, account: Account, code: str, request=None) -> str | Non
             last_used_step=step
         )
         return "totp" if spent else None
-    code_hash = two_factor.recovery_code_hash(account.pk, code)
-    if code_hash is None:
+    # Codes stored before migration 0013 are kept wrapped in an HMAC (two_factor).
+    hashes = two_factor.stored_recovery_code_hashes(account.pk, code)
+    if not hashes:
         return None
-    # Codes made before the keyed hash are still stored in the old, unkeyed form.
-    hashes = [code_hash, two_factor.legacy_recovery_code_hash(account.pk, code)]
     with transaction.atomic():
         spent = RecoveryCode.objects.filter(
             account=account, code_hash__in=hashes, used_at=None
