@@ -568,3 +568,17 @@ def test_a_resend_before_step_ones_task_ran_tries_again_later(teacher):
         task.pop_request()
     assert retry.value.when == tasks.RESEND_WAITS_FOR_STEP_ONE[0]
     assert mail.outbox == []
+
+
+def test_a_flow_begun_before_the_session_secret_existed_starts_again_at_step_one(client, teacher):
+    """Sessions from before the deploy that brought the flow's secret have none (README)."""
+    session = client.session
+    session["password_reset_flow"] = {
+        "username": "010300_teacher01",
+        "prefix": "AB",
+        "sent_at": timezone.now().timestamp(),
+    }
+    session.save()
+    response = client.get(STEP_2, follow=True)
+    assert response.redirect_chain[-1][0] == STEP_1
+    assert "請先填寫姓名、帳號與信箱" in response.content.decode()
