@@ -521,7 +521,8 @@ class RecoveryCode(models.Model):
     account = models.ForeignKey(
         Account, on_delete=models.CASCADE, related_name="recovery_codes", verbose_name=_("帳號")
     )
-    code_hash = models.CharField(max_length=64)
+    # 64 hex, or for codes stored before migration 0013 "w:" and 64 hex (two_factor).
+    code_hash = models.CharField(max_length=80)
     used_at = models.DateTimeField(_("使用時間"), null=True, blank=True)
     created_at = models.DateTimeField(_("建立時間"), default=timezone.now)
 

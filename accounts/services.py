@@ -31,6 +31,7 @@ from accounts import two_factor
 from accounts.lockout import (
     LockState,
     lock_state,
+    lockout_name,
     one_password_check_at_a_time,
     username_for_lockout,
 )
@@ -495,11 +496,10 @@ def use_second_factor(*, account: Account, code: str, request=None) -> str | Non
             last_used_step=step
         )
         return "totp" if spent else None
-    code_hash = two_factor.recovery_code_hash(account.pk, code)
-    if code_hash is None:
+    # Codes stored before migration 0013 are kept wrapped in an HMAC (two_factor).
+    hashes = two_factor.stored_recovery_code_hashes(account.pk, code)
+    if not hashes:
         return None
-    # Codes made before the keyed hash are still stored in the old, unkeyed form.
-    hashes = [code_hash, two_factor.legacy_recovery_code_hash(account.pk, code)]
     with transaction.atomic():
         spent = RecoveryCode.objects.filter(
             account=account, code_hash__in=hashes, used_at=None
@@ -938,15 +938,24 @@ def resend_outbound_email(*, outbound_email: OutboundEmail, actor, request=None)
 # --- Public self-service forms ----------------------------------------------------------
 # Each answers the same whether or not the data matched, and does the same work in the
 # request: it hands what was typed to a Celery task after commit, match or miss. The task
-# looks the person up and, only for a match, writes, mails and logs. So neither the page,
-# the status, the redirect nor the time the request takes tells a match from a miss.
+# looks the person up and, only for a match, writes, mails and logs. So with a live broker
+# neither the page, the status, the redirect nor the time the request takes tells a match
+# from a miss. (Not on the embedded default, where the task runs eagerly in the view: see
+# _hand_off.)
 
 
 def _hand_off(task_name: str, **fields) -> None:
-    """Queue the matching task after the surrounding transaction commits (in the embedded
-    default it then runs in-process, after the request's own work, the same for a match and
-    a miss). What was typed travels in the task's arguments: celery logs a fixed text in
-    their place. If the broker is down the work is done here rather than lost."""
+    """Queue the matching task after the surrounding transaction commits. With a live broker
+    the request's only work is that one publication, the same for a match and a miss. On the
+    embedded default (Celery eager, no ATOMIC_REQUESTS) the on-commit callback fires when
+    this function's own atomic() exits, so the task runs inside the view and a match does
+    more work there than a miss: the embedded default is for development only.
+
+    What was typed travels in the task's arguments: Celery logs a fixed text in their place,
+    and the tasks never let an exception (which Celery would log with the arguments) out.
+    If the broker cannot be reached the request is dropped with a warning (a fixed text, no
+    typed value) and the page is the same: doing the task here would make a match slower
+    than a miss, and the person can simply ask again."""
     from accounts import tasks
 
     task = getattr(tasks, task_name)
@@ -954,9 +963,12 @@ def _hand_off(task_name: str, **fields) -> None:
     def publish():
         try:
             task.apply_async(kwargs=fields, argsrepr="()", kwargsrepr="{…}")
-        except (KombuError, OSError):
-            logger.warning("broker unavailable; %s runs in the request", task_name)
-            task.apply(kwargs=fields)
+        except (KombuError, OSError) as error:
+            logger.warning(
+                "broker unavailable; public form request %s dropped (%s)",
+                task_name,
+                type(error).__name__,
+            )
 
     with transaction.atomic():
         transaction.on_commit(publish)
@@ -1068,16 +1080,44 @@ def _reset_flow_binding(account_id: int, flow_tag: str) -> str:
     ).hexdigest()[:32]
 
 
-def _new_prefix() -> str:
-    return "".join(secrets.choice(RESET_PREFIX_LETTERS) for _ in range(2))
+def _new_prefix(unlike: str = "") -> str:
+    while True:
+        prefix = "".join(secrets.choice(RESET_PREFIX_LETTERS) for _ in range(2))
+        if prefix != unlike:
+            return prefix
+
+
+# A session's resend looks this far back for the code its step 1 produced.
+RESET_FLOW_HOURS = 12
+
+
+def _flow_codes(account: Account, flow_tag: str, **filters) -> list[PasswordResetCode]:
+    """The codes some task of this flow made for the account (recent ones only)."""
+    binding = _reset_flow_binding(account.pk, flow_tag)
+    since = timezone.now() - timedelta(hours=RESET_FLOW_HOURS)
+    rows = account.password_reset_codes.filter(created_at__gte=since, **filters)
+    return [row for row in rows if constant_time_compare(row.code_hash[:32], binding)]
 
 
 def _issue_reset_code(
-    *, account: Account, flow_tag: str, prefix: str, typed: dict, origin=None
+    *, account: Account, flow_tag: str, prefix: str, typed: dict, step: str, origin=None
 ) -> None:
+    """Mail a new code of this flow behind ``prefix``, replacing the account's earlier ones.
+    Idempotent per flow, since a task may run twice (acks_late: a worker lost after its
+    commit) or late: step 1 does nothing once its flow has any code (a re-run must not
+    revoke the live code and mail again), a resend nothing once its prefix has a live code
+    of the flow. The account row is locked so two copies cannot both pass the check."""
     now = timezone.now()
     code = f"{secrets.randbelow(10**8):08d}"
     with transaction.atomic():
+        Account.objects.select_for_update().filter(pk=account.pk).first()
+        if step == "start":
+            done = _flow_codes(account, flow_tag)
+        else:
+            done = _flow_codes(account, flow_tag, prefix=prefix, used_at=None, revoked_at=None)
+        if done:
+            logger.info("password reset task for account %s ran before; nothing to do", account.pk)
+            return
         account.password_reset_codes.filter(used_at=None, revoked_at=None).update(revoked_at=now)
         PasswordResetCode.objects.create(
             account=account,
@@ -1130,7 +1170,9 @@ def send_password_reset_code(
     if account is None:
         return
     typed = {"full_name": full_name, "username": normalize_login_name(username), "email": email}
-    _issue_reset_code(account=account, flow_tag=flow_tag, prefix=prefix, typed=typed, origin=origin)
+    _issue_reset_code(
+        account=account, flow_tag=flow_tag, prefix=prefix, typed=typed, step="start", origin=origin
+    )
 
 
 def resend_password_reset_code(*, flow: ResetFlow, request=None) -> ResetFlow:
@@ -1139,7 +1181,10 @@ def resend_password_reset_code(*, flow: ResetFlow, request=None) -> ResetFlow:
     wait = settings.PASSWORD_RESET_RESEND_SECONDS - (timezone.now().timestamp() - flow.sent_at)
     if wait > 0:
         raise ValidationError(_("請稍候 %(seconds)d 秒再重寄驗證信。") % {"seconds": int(wait) + 1})
-    flow = ResetFlow(flow.username, _new_prefix(), flow.secret, timezone.now().timestamp())
+    # Another prefix than the one shown: the task tells a re-run by the prefix.
+    flow = ResetFlow(
+        flow.username, _new_prefix(unlike=flow.prefix), flow.secret, timezone.now().timestamp()
+    )
     _hand_off(
         "resend_password_reset_code_if_matching",
         username=flow.username,
@@ -1150,20 +1195,21 @@ def resend_password_reset_code(*, flow: ResetFlow, request=None) -> ResetFlow:
     return flow
 
 
-# A session's resend looks this far back for the code its step 1 produced.
-RESET_FLOW_HOURS = 12
-
-
 def send_password_reset_code_again(
     *, username: str, prefix: str, flow_tag: str, origin: dict | None = None
-) -> None:
+) -> bool:
     """The resend's task side: a new code behind the new prefix, replacing the old, when a
-    code of this flow exists (its step 1 matched an account that is still active)."""
+    code of this flow exists (its step 1 matched an account that is still active). False
+    when there is none: step 1 missed, or its task has not run yet (a backlogged worker;
+    the task then tries again a little later)."""
     account = _reset_flow_account(username, flow_tag)
     if account is None:
-        return
+        return False
     typed = {"full_name": account.full_name, "username": account.username, "email": account.email}
-    _issue_reset_code(account=account, flow_tag=flow_tag, prefix=prefix, typed=typed, origin=origin)
+    _issue_reset_code(
+        account=account, flow_tag=flow_tag, prefix=prefix, typed=typed, step="again", origin=origin
+    )
+    return True
 
 
 def _reset_flow_account(username: str, flow_tag: str) -> Account | None:
@@ -1175,14 +1221,7 @@ def _reset_flow_account(username: str, flow_tag: str) -> Account | None:
     )
     if account is None:
         return None
-    binding = _reset_flow_binding(account.pk, flow_tag)
-    since = timezone.now() - timedelta(hours=RESET_FLOW_HOURS)
-    hashes = account.password_reset_codes.filter(created_at__gte=since).values_list(
-        "code_hash", flat=True
-    )
-    if any(constant_time_compare(code_hash[:32], binding) for code_hash in hashes):
-        return account
-    return None
+    return account if _flow_codes(account, flow_tag) else None
 
 
 def normalize_reset_code(value: str) -> str:
@@ -1229,10 +1268,12 @@ def check_password_reset_code(
         PasswordResetCode.objects.filter(pk=row.pk if ours else 0).update(
             failed_attempts=F("failed_attempts") + 1
         )
+        # The typed login name of step 1 is logged only when it names an account: anything
+        # else (a password typed into the name box) as its keyed hash. One lookup either way.
         record_security_event(
             kind=Kind.PASSWORD_RESET_CODE_FAILED,
             account=row.account if ours else None,
-            username=flow.username,
+            username=lockout_name(flow.username),
             request=request,
         )
     return None

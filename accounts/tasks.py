@@ -1,7 +1,12 @@
-from celery import shared_task
+import logging
+
+from celery import Task, shared_task
+from celery.exceptions import Retry
 from django.conf import settings
 
 from accounts import services
+
+logger = logging.getLogger(__name__)
 
 
 # The hard time limit ends a send that outlasts the outbox's lease (a relay feeding answers
@@ -23,18 +28,35 @@ def send_outbound_email(self, outbound_email_id):
 
 # The public forms' matching (accounts/services.py, "Public self-service forms"). These take
 # what the visitor typed rather than ids: finding the account is the point, and doing it here
-# keeps the request's work the same for a match and a miss. The values are not logged:
-# callers pass a fixed argsrepr/kwargsrepr, and nothing is returned.
+# keeps the request's work the same for a match and a miss. The values are never logged:
+# callers pass a fixed argsrepr/kwargsrepr, nothing is returned, and no exception leaves the
+# task (Celery logs a failing task with its arguments, and eager mode does not carry the
+# fixed repr): a failure is logged as the task's name and the exception's type only.
 
 
-@shared_task
+class PublicFormTask(Task):
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except Retry:
+            raise
+        except Exception as error:
+            logger.error(
+                "public form task %s failed (%s); the request is dropped",
+                self.name,
+                type(error).__name__,
+            )
+            return None
+
+
+@shared_task(base=PublicFormTask)
 def resend_verification_if_matching(*, full_name, username, email, origin=None):
     services.send_verification_resend(
         full_name=full_name, username=username, email=email, origin=origin
     )
 
 
-@shared_task
+@shared_task(base=PublicFormTask)
 def send_password_reset_code_if_matching(
     *, full_name, username, email, prefix, flow_tag, origin=None
 ):
@@ -48,14 +70,25 @@ def send_password_reset_code_if_matching(
     )
 
 
-@shared_task
-def resend_password_reset_code_if_matching(*, username, prefix, flow_tag, origin=None):
-    services.send_password_reset_code_again(
+# A resend whose step 1 has no code yet tries again this often, this many seconds apart: on a
+# backlogged worker step 1's task may still be waiting behind it.
+RESEND_WAITS_FOR_STEP_ONE = (10, 30, 60)
+
+
+@shared_task(base=PublicFormTask, bind=True, max_retries=len(RESEND_WAITS_FOR_STEP_ONE))
+def resend_password_reset_code_if_matching(self, *, username, prefix, flow_tag, origin=None):
+    found = services.send_password_reset_code_again(
         username=username, prefix=prefix, flow_tag=flow_tag, origin=origin
     )
+    tries = self.request.retries
+    if not found and not self.request.is_eager and tries < len(RESEND_WAITS_FOR_STEP_ONE):
+        # Eager runs (the embedded default) ran step 1 already, in its request.
+        raise self.retry(
+            countdown=RESEND_WAITS_FOR_STEP_ONE[tries], argsrepr="()", kwargsrepr="{…}"
+        )
 
 
-@shared_task
+@shared_task(base=PublicFormTask)
 def send_account_list_if_matching(*, unit_code, email, origin=None):
     services.send_account_list(unit_code=unit_code, email=email, origin=origin)
 

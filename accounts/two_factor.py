@@ -144,9 +144,27 @@ def recovery_code_hash(account_id: int, typed: str) -> str | None:
     return hmac.new(settings.RECOVERY_CODE_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
-def legacy_recovery_code_hash(account_id: int, typed: str) -> str | None:
-    """The unkeyed SHA-256 of ``pk:code`` that codes made before issue 13 are stored as.
-    Those codes stay valid until they are used or regenerated; they cannot be converted,
-    since only their hashes are kept."""
-    code = _recovery_code(typed)
-    return None if code is None else hash_secret(f"{account_id}:{code}")
+# Codes made before the keyed hash were stored as the unkeyed SHA-256 of ``pk:code``. The
+# migration 0013 wrapped every code stored until then (old or keyed: the two cannot be told
+# apart) in an HMAC under the same key, marked by this prefix.
+WRAPPED_PREFIX = "w:"
+
+
+def wrap_stored_recovery_code_hash(stored: str) -> str:
+    """What migration 0013 made of a stored hash (keep in step with the migration)."""
+    digest = hmac.new(
+        settings.RECOVERY_CODE_KEY.encode(),
+        f"portal.recovery-code.wrapped:{stored}".encode(),
+        hashlib.sha256,
+    ).hexdigest()
+    return WRAPPED_PREFIX + digest
+
+
+def stored_recovery_code_hashes(account_id: int, typed: str) -> list[str]:
+    """Every form a typed recovery code may be stored in: the keyed hash, and the wrapped
+    forms of the keyed hash and of the old unkeyed one. Empty when it cannot be a code."""
+    keyed = recovery_code_hash(account_id, typed)
+    if keyed is None:
+        return []
+    legacy = hash_secret(f"{account_id}:{_recovery_code(typed)}")
+    return [keyed, wrap_stored_recovery_code_hash(keyed), wrap_stored_recovery_code_hash(legacy)]

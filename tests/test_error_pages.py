@@ -5,7 +5,9 @@ the request's context processors, session or database, so they show whatever bro
 This module is also the URLconf of its tests: the site's URLs, the handlers of portal/urls.py
 and two views that fail."""
 
+import pytest
 from django.core.exceptions import SuspiciousOperation
+from django.core.management import call_command
 from django.test import Client, override_settings
 from django.urls import path
 
@@ -73,3 +75,37 @@ def test_a_fixed_page_in_chinese_is_sent_when_even_the_template_cannot_be_render
     response = Client(raise_request_exception=False).get("/broken/")
     assert response.status_code == 500
     assert "<h1>系統發生錯誤</h1>" in response.content.decode()
+
+
+@pytest.fixture(scope="module")
+def compiled_catalogues():
+    call_command("compile_translations", verbosity=0)
+
+
+@override_settings(ROOT_URLCONF=__name__, DEBUG=False, **HELPDESK)
+@pytest.mark.parametrize(
+    ("path", "heading"),
+    [("/broken/", "Something went wrong"), ("/suspicious/", "This request cannot be handled")],
+)
+def test_a_visitor_who_chose_english_gets_the_error_pages_in_english(
+    compiled_catalogues, path, heading
+):
+    visitor = Client(raise_request_exception=False)
+    visitor.cookies["django_language"] = "en"
+    page = visitor.get(path).content.decode()
+    assert f"<h1>{heading}</h1>" in page
+    assert 'lang="en"' in page
+    assert "Helpdesk: 02-7712-9999 #123" in page
+    assert "系統" not in page
+
+
+@override_settings(
+    ROOT_URLCONF=__name__,
+    DEBUG=False,
+    TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": []}],
+)
+def test_the_fixed_page_is_in_english_too_for_a_visitor_who_chose_it(compiled_catalogues):
+    visitor = Client(raise_request_exception=False)
+    visitor.cookies["django_language"] = "en"
+    page = visitor.get("/broken/").content.decode()
+    assert "<h1>Something went wrong</h1>" in page and 'lang="en"' in page

@@ -485,3 +485,100 @@ def test_a_match_and_a_miss_each_publish_one_task_and_the_live_worker_mails_the_
     assert published == [["accounts.tasks.send_password_reset_code_if_matching"]] * 2
     (envelope,) = sink.messages
     assert envelope.rcpt_tos == [teacher.email]
+
+
+def test_a_wrong_code_after_a_step_one_naming_no_account_logs_only_a_hash_of_the_name(teacher):
+    typed = "Secret#Typed-In-The-Name-Box"
+    missed_visitor = CommittingClient()
+    ask(missed_visitor, username=typed)
+    reset(missed_visitor, "12345678")
+    event = SecurityEvent.objects.get(kind="password_reset_code_failed")
+    assert event.username.startswith("unknown:")
+    assert typed.lower() not in event.username.lower()
+    assert event.account is None
+
+
+def test_a_wrong_code_after_a_step_one_naming_an_account_logs_that_login_name(client, teacher):
+    ask(client, full_name="別人")  # the login name is an account's, the rest did not match
+    reset(client, "12345678")
+    event = SecurityEvent.objects.get(kind="password_reset_code_failed")
+    assert event.username == "010300_teacher01"
+
+
+# --- The tasks run twice or late (acks_late, a backlogged worker) -------------------------
+
+
+def flow_of(client):
+    from accounts.services import ResetFlow
+
+    return ResetFlow.from_session(client.session["password_reset_flow"])
+
+
+def test_step_one_run_twice_for_one_flow_makes_one_code_and_one_mail(client, teacher):
+    from accounts import tasks
+
+    ask(client)
+    flow = flow_of(client)
+    tasks.send_password_reset_code_if_matching.apply(
+        kwargs={**TEACHER, "prefix": flow.prefix, "flow_tag": flow.tag, "origin": {}}
+    )
+    assert PasswordResetCode.objects.count() == 1
+    assert len(mail.outbox) == 1
+    assert reset(client, code_in(mail.outbox[0])[1]).status_code == 302  # still the live one
+
+
+def test_a_resend_run_twice_makes_one_new_code_and_one_mail(client, teacher):
+    from accounts import tasks
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        ask(client)
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        client.post(STEP_2, {"action": "resend"})
+        flow = flow_of(client)
+        tasks.resend_password_reset_code_if_matching.apply(
+            kwargs={"username": flow.username, "prefix": flow.prefix, "flow_tag": flow.tag}
+        )
+        assert len(mail.outbox) == 2
+        assert PasswordResetCode.objects.filter(revoked_at=None).count() == 1
+        assert reset(client, code_in(mail.outbox[1])[1]).status_code == 302
+
+
+def test_a_resend_never_draws_the_prefix_it_replaces():
+    """A re-run of a resend's task is told by its prefix, so a resend never repeats it."""
+    from accounts.services import _new_prefix
+
+    assert all(_new_prefix(unlike="AB") != "AB" for _ in range(3000))
+
+
+def test_a_resend_before_step_ones_task_ran_tries_again_later(teacher):
+    from celery.exceptions import Retry
+
+    from accounts import tasks
+
+    task = tasks.resend_password_reset_code_if_matching
+    typed = {"username": TEACHER["username"], "prefix": "AB", "flow_tag": "not-yet"}
+    task.push_request(
+        id="backlogged", is_eager=False, called_directly=False, retries=0, args=(), kwargs=typed
+    )
+    try:
+        with pytest.raises(Retry) as retry:
+            task.run(**typed)
+    finally:
+        task.pop_request()
+    assert retry.value.when == tasks.RESEND_WAITS_FOR_STEP_ONE[0]
+    assert mail.outbox == []
+
+
+def test_a_flow_begun_before_the_session_secret_existed_starts_again_at_step_one(client, teacher):
+    """Sessions from before the deploy that brought the flow's secret have none (README)."""
+    session = client.session
+    session["password_reset_flow"] = {
+        "username": "010300_teacher01",
+        "prefix": "AB",
+        "sent_at": timezone.now().timestamp(),
+    }
+    session.save()
+    response = client.get(STEP_2, follow=True)
+    assert response.redirect_chain[-1][0] == STEP_1
+    assert "請先填寫姓名、帳號與信箱" in response.content.decode()

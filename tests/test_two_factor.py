@@ -408,26 +408,57 @@ def test_a_recovery_code_signs_in_once_and_the_account_is_told(client, teacher):
     assert "目前【1】" in response.content.decode()
 
 
-def test_a_recovery_code_stored_before_the_keyed_hash_still_signs_in_once(client, teacher):
-    """Codes made before issue 13 are kept as the unkeyed SHA-256 of "pk:code"; they cannot
-    be converted (only the hash is known), so they are accepted in that form until used."""
+def test_a_recovery_code_stored_in_the_old_unkeyed_form_is_not_accepted(client, teacher):
+    """Migration 0013 wrapped every code stored before the keyed hash: a plain SHA-256 of
+    "pk:code" is nothing the check compares with any more."""
     bound_with_codes(teacher)
     legacy_code = "7k2m-q9xh-3vdp"
-    # Written as the old code stored it: no service makes this form any more.
     RecoveryCode.objects.create(
         account=teacher, code_hash=hash_secret(f"{teacher.pk}:{legacy_code.replace('-', '')}")
     )
     with time_machine.travel(MOMENT, tick=False):
         password_step(client, teacher.username)
-        response = code_step(client, legacy_code)
-    assert response.status_code == 302 and signed_in(client)
-    assert RecoveryCode.objects.filter(account=teacher, used_at__isnull=False).count() == 1
+        code_step(client, legacy_code)
+    assert not signed_in(client)
 
-    again = CommittingClient()
-    with time_machine.travel(MOMENT, tick=False):
-        password_step(again, teacher.username)
-        code_step(again, legacy_code)
-    assert not signed_in(again)
+
+def migrate_accounts_to(name):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([("accounts", name)])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keys_codes_stored_before_the_keyed_hash_and_they_sign_in_once(teacher):
+    bound_with_codes(teacher)
+    legacy_code, keyed_code = "7k2m-q9xh-3vdp", "3vdp-7k2m-q9xh"
+    legacy_sha = hash_secret(f"{teacher.pk}:{legacy_code.replace('-', '')}")
+    try:
+        migrate_accounts_to("0013_outbox_message_id")
+        # As the code before the keyed hash stored it, and as the keyed hash before 0014.
+        RecoveryCode.objects.create(account=teacher, code_hash=legacy_sha)
+        RecoveryCode.objects.create(
+            account=teacher, code_hash=two_factor.recovery_code_hash(teacher.pk, keyed_code)
+        )
+        migrate_accounts_to("0014_recovery_codes_wrapped")
+    finally:
+        call_command("migrate", verbosity=0)
+
+    stored = list(RecoveryCode.objects.values_list("code_hash", flat=True))
+    assert len(stored) == 12 and all(value.startswith("w:") for value in stored)
+    assert legacy_sha not in "".join(stored)
+    for code in (legacy_code, keyed_code):
+        for expected in (True, False):  # once, then never again
+            client = CommittingClient()
+            with time_machine.travel(MOMENT, tick=False):
+                password_step(client, teacher.username)
+                code_step(client, code)
+            assert signed_in(client) is expected
+            if expected:
+                call_command("axes_reset", verbosity=0)
 
 
 def test_recovery_code_hashes_depend_on_the_recovery_code_key(teacher, settings):
