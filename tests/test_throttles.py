@@ -145,6 +145,52 @@ def test_wrong_captcha_posts_do_not_use_up_the_reset_code_pages_address_limit(
     assert client.post("/password/forgot/code/", {**data, **CAPTCHA_OK}).status_code == 429
 
 
+@pytest.mark.parametrize(
+    "forwarded", ["not-an-ip", "203.0.113.7'; DROP TABLE x", "999.1.1.1", "<script>"]
+)
+def test_a_forwarded_address_that_is_no_address_still_counts_and_locks(
+    client, teacher, settings, forwarded
+):
+    """Junk in X-Forwarded-For (a client that reached the port directly) must not break the
+    sign-in's writes: on PostgreSQL the log's address column refuses it, which rolled back
+    the lockout count with it, so guesses were never counted. The connection's own address
+    is taken instead."""
+    settings.PROXY_COUNT = 1
+    for _ in range(3):
+        response = client.post(
+            "/login/",
+            {"username": teacher.username, "password": "Wrong#Guess-1", **CAPTCHA_OK},
+            HTTP_X_FORWARDED_FOR=forwarded,
+            REMOTE_ADDR="172.18.0.5",
+        )
+        assert response.status_code == 200
+    assert "此帳號已鎖定 15 分鐘" in response.content.decode()
+    failed = SecurityEvent.objects.filter(kind="sign_in_failed")
+    assert failed.count() == 3
+    assert {event.ip_address for event in failed} == {"172.18.0.5"}
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "logged"),
+    [
+        ("203.0.113.7:4711", "203.0.113.7"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("2001:db8::2", "2001:db8::2"),
+    ],
+)
+def test_a_forwarded_address_with_a_port_is_logged_without_it(
+    client, teacher, settings, forwarded, logged
+):
+    settings.PROXY_COUNT = 1
+    client.post(
+        "/login/",
+        {"username": teacher.username, "password": "Wrong#Guess-1", **CAPTCHA_OK},
+        HTTP_X_FORWARDED_FOR=forwarded,
+        REMOTE_ADDR="172.18.0.5",
+    )
+    assert SecurityEvent.objects.get(kind="sign_in_failed").ip_address == logged
+
+
 def test_behind_one_proxy_the_sign_in_is_counted_and_logged_per_forwarded_client(
     client, teacher, settings, monkeypatch
 ):
