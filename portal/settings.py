@@ -15,7 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_int, env_list, env_str, parse_email_url
+from portal.env import env_bool, env_float, env_int, env_list, env_str, parse_email_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -115,12 +115,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, sessions, Celery broker --------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# A page waits at most this long for a Redis that hangs, once: then the cache's circuit
+# breaker skips Redis for a while (portal/cache.py, portal/breaker.py).
+CACHE_REDIS_OPTIONS = {
+    "socket_connect_timeout": env_float("REDIS_CONNECT_TIMEOUT", 0.5),
+    "socket_timeout": env_float("REDIS_TIMEOUT", 0.5),
+}
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "portal.cache.PortalRedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": CACHE_REDIS_OPTIONS,
         }
     }
 else:
@@ -146,14 +152,20 @@ CELERY_TIMEZONE = "Asia/Taipei"
 # worker after the visibility timeout, so the retry delays must stay well under it: 15.5
 # minutes in all against one hour (a test holds this).
 OUTBOX_RETRY_DELAYS = (30, 60, 120, 240, 480)
+# After one failure to reach Redis (the cache or the broker), skip it for this many seconds,
+# then let one call through as a trial (portal/breaker.py). Per process, per use.
+CIRCUIT_BREAKER_OPEN_SECONDS = env_float("CIRCUIT_BREAKER_OPEN_SECONDS", 30)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
-    "socket_connect_timeout": 2,
-    "socket_timeout": 5,
+    # Publishing a task (after a commit, in the request) waits at most this long for a Redis
+    # that hangs; the worker's BRPOP (1 s) is read only once Redis has answered.
+    "socket_connect_timeout": env_float("REDIS_CONNECT_TIMEOUT", 0.5),
+    "socket_timeout": env_float("REDIS_TIMEOUT", 0.5),
 }
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
-# A request that queues mail must not hang when the broker is down: try once, quickly,
-# and leave the row to the outbox sweep.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("REDIS_CONNECT_TIMEOUT", 0.5)
+# A request that queues mail must not hang when the broker is down or hangs: try once more
+# at once (a pooled connection may just be stale), then the broker's circuit breaker opens
+# and the row waits for the outbox sweep (portal/emails.py dispatch).
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
