@@ -102,6 +102,20 @@ if DATABASE_URL:
             DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A PostgreSQL that does not answer must cost seconds, not hang a worker until
+        # gunicorn's timeout. Each default can be changed in DATABASE_URL's query string,
+        # e.g. ?connect_timeout=5&options=-c%20statement_timeout%3D60s (README).
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _options.setdefault("connect_timeout", 3)  # seconds, the whole connection set-up
+        if "statement_timeout" not in str(_options.get("options", "")):
+            _options["options"] = f"-c statement_timeout=15s {_options.get('options', '')}".strip()
+        # A server host that vanishes (network, a dead VM): the kernel gives up in seconds.
+        _options.setdefault("keepalives", 1)
+        _options.setdefault("keepalives_idle", 10)
+        _options.setdefault("keepalives_interval", 5)
+        _options.setdefault("keepalives_count", 3)
+        _options.setdefault("tcp_user_timeout", 10000)  # milliseconds
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -112,6 +126,10 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A server that is frozen (stopped, not down) still has its kernel acknowledge every packet:
+# a query that has had no answer for this many seconds is ended from here
+# (portal/db_watchdog.py). Above statement_timeout, so the server ends slow queries first.
+DATABASE_CLIENT_TIMEOUT = env_float("DATABASE_CLIENT_TIMEOUT", 20)
 
 # --- Redis: cache, sessions, Celery broker --------------------------------------------
 REDIS_URL = env_str("REDIS_URL")

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -163,3 +164,81 @@ def environment_without_services(**extra):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(extra)
     return env
+
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+
+def _as_postgres(command):
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *command]
+    return command
+
+
+needs_initdb = pytest.mark.skipif(
+    not os.path.exists(f"{PG_BIN}/initdb")
+    or (os.geteuid() != 0 and os.environ.get("USER") != "postgres"),
+    reason=f"{PG_BIN}/initdb is missing, or we can run it as neither root nor postgres: the "
+    "frozen-PostgreSQL test starts a cluster of its own (apt-get install postgresql-15)",
+)
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster in a temporary directory, on a free port, that the test may
+    freeze (SIGSTOP to the postmaster and every backend)."""
+
+    def __init__(self):
+        # Not under pytest's tmp_path: user postgres must be able to reach it.
+        self.directory = tempfile.mkdtemp(prefix="portal-frozen-pg-")
+        self.port = free_port()
+        os.chmod(self.directory, 0o777)
+        data = f"{self.directory}/data"
+        subprocess.run(
+            _as_postgres([f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "postgres"]),
+            check=True,
+            capture_output=True,
+        )
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(
+            _as_postgres(
+                [
+                    f"{PG_BIN}/pg_ctl",
+                    "-D",
+                    data,
+                    "-o",
+                    options,
+                    "-w",
+                    "-l",
+                    f"{self.directory}/log",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        with open(f"{data}/postmaster.pid") as pid_file:
+            self.pid = int(pid_file.readline())
+        self.data = data
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _processes(self):
+        pids = [self.pid]
+        with open(f"/proc/{self.pid}/task/{self.pid}/children") as children:
+            pids += [int(pid) for pid in children.read().split()]
+        return pids
+
+    def freeze(self):
+        for pid in self._processes():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self):
+        for pid in self._processes():
+            os.kill(pid, signal.SIGCONT)
+
+    def stop(self):
+        self.thaw()
+        subprocess.run(
+            _as_postgres([f"{PG_BIN}/pg_ctl", "-D", self.data, "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
+        shutil.rmtree(self.directory, ignore_errors=True)
