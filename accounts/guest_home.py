@@ -27,6 +27,7 @@ from django.shortcuts import render
 from django.utils.translation import get_language
 
 from announcements import board_cache
+from portal.breaker import CircuitOpen
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ def guest_home(request, template_name: str, context) -> HttpResponse:
         return render(request, template_name, context())
     try:
         version = board_cache.current_version()
+    except CircuitOpen:  # Redis failed moments ago (logged then): not asked now
+        return render(request, template_name, context())
     except Exception:  # the cache backend's own connection errors
         logger.warning("board cache unavailable: guest page drawn", exc_info=True)
         return render(request, template_name, context())

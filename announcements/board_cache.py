@@ -9,6 +9,8 @@ import secrets
 from django.core.cache import cache
 from django.db import transaction
 
+from portal.breaker import CircuitOpen
+
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "announcements:board:version"
@@ -30,6 +32,8 @@ def board_html(audience: str, language: str, draw) -> str:
     try:
         key = f"announcements:board:{current_version()}:{audience}:{language}"
         html = cache.get(key)
+    except CircuitOpen:  # Redis failed moments ago (logged then): not asked now
+        return draw()
     except Exception:  # the cache backend's own connection errors
         logger.warning("board cache unavailable", exc_info=True)
         return draw()
@@ -37,6 +41,8 @@ def board_html(audience: str, language: str, draw) -> str:
         html = draw()
         try:
             cache.set(key, html, BOARD_SECONDS)
+        except CircuitOpen:
+            pass
         except Exception:
             logger.warning("board cache unavailable", exc_info=True)
     return html

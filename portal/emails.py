@@ -10,6 +10,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from kombu.exceptions import KombuError
 
+from portal import breaker
+
 logger = logging.getLogger(__name__)
 
 MAIL_LANGUAGE = "zh-hant"
@@ -43,16 +45,28 @@ def _queue(*, name, to, context, account=None, carries_secret=False):
 
 
 def dispatch(outbound_email_id: int) -> None:
-    """Hand a row to Celery. If the broker is down the row stays queued and the outbox sweep
-    (Celery beat, or ``manage.py sweep_outbox``) sends it later: the request still succeeds."""
+    """Hand a row to Celery. If the broker is down or hangs the row stays queued and the
+    outbox sweep (Celery beat, or ``manage.py sweep_outbox``) sends it later: the request
+    still succeeds. After one failure the broker's circuit breaker opens and the next
+    hand-offs (the other rows of a CSV import, other requests) do not try for a while."""
     from accounts.tasks import send_outbound_email
 
+    # Eager (the embedded default, tests): no broker, the task runs here.
+    through_broker = not send_outbound_email.app.conf.task_always_eager
+    if through_broker and not breaker.broker.allow():
+        logger.info("broker circuit open; outbox row %s waits for the sweep", outbound_email_id)
+        return
     try:
         send_outbound_email.delay(outbound_email_id)
     except (KombuError, OSError) as error:
+        if through_broker:
+            breaker.broker.failed(error)
         logger.warning(
             "broker unavailable; outbox row %s waits for the sweep: %s", outbound_email_id, error
         )
+    else:
+        if through_broker:
+            breaker.broker.succeeded()
 
 
 def account_created(*, account, link):

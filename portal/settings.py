@@ -21,7 +21,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_int, env_list, env_str, parse_email_url
+from portal.env import env_bool, env_float, env_int, env_list, env_str, parse_email_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -109,6 +109,20 @@ if DATABASE_URL:
             DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A PostgreSQL that does not answer must cost seconds, not hang a worker until
+        # gunicorn's timeout. Each default can be changed in DATABASE_URL's query string,
+        # e.g. ?connect_timeout=5&options=-c%20statement_timeout%3D60s (README).
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _options.setdefault("connect_timeout", 3)  # seconds, the whole connection set-up
+        if "statement_timeout" not in str(_options.get("options", "")):
+            _options["options"] = f"-c statement_timeout=15s {_options.get('options', '')}".strip()
+        # A server host that vanishes (network, a dead VM): the kernel gives up in seconds.
+        _options.setdefault("keepalives", 1)
+        _options.setdefault("keepalives_idle", 10)
+        _options.setdefault("keepalives_interval", 5)
+        _options.setdefault("keepalives_count", 3)
+        _options.setdefault("tcp_user_timeout", 10000)  # milliseconds
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -119,15 +133,25 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A server that is frozen (stopped, not down) still has its kernel acknowledge every packet:
+# a query that has had no answer for this many seconds is ended from here
+# (portal/db_watchdog.py). Above statement_timeout, so the server ends slow queries first.
+DATABASE_CLIENT_TIMEOUT = env_float("DATABASE_CLIENT_TIMEOUT", 20)
 
 # --- Redis: cache, sessions, Celery broker --------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# A page waits at most this long for a Redis that hangs, once: then the cache's circuit
+# breaker skips Redis for a while (portal/cache.py, portal/breaker.py).
+CACHE_REDIS_OPTIONS = {
+    "socket_connect_timeout": env_float("REDIS_CONNECT_TIMEOUT", 0.5),
+    "socket_timeout": env_float("REDIS_TIMEOUT", 0.5),
+}
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "portal.cache.PortalRedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": CACHE_REDIS_OPTIONS,
         }
     }
 else:
@@ -153,14 +177,20 @@ CELERY_TIMEZONE = "Asia/Taipei"
 # worker after the visibility timeout, so the retry delays must stay well under it: 15.5
 # minutes in all against one hour (a test holds this).
 OUTBOX_RETRY_DELAYS = (30, 60, 120, 240, 480)
+# After one failure to reach Redis (the cache or the broker), skip it for this many seconds,
+# then let one call through as a trial (portal/breaker.py). Per process, per use.
+CIRCUIT_BREAKER_OPEN_SECONDS = env_float("CIRCUIT_BREAKER_OPEN_SECONDS", 30)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
-    "socket_connect_timeout": 2,
-    "socket_timeout": 5,
+    # Publishing a task (after a commit, in the request) waits at most this long for a Redis
+    # that hangs; the worker's BRPOP (1 s) is read only once Redis has answered.
+    "socket_connect_timeout": env_float("REDIS_CONNECT_TIMEOUT", 0.5),
+    "socket_timeout": env_float("REDIS_TIMEOUT", 0.5),
 }
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
-# A request that queues mail must not hang when the broker is down: try once, quickly,
-# and leave the row to the outbox sweep.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("REDIS_CONNECT_TIMEOUT", 0.5)
+# A request that queues mail must not hang when the broker is down or hangs: try once more
+# at once (a pooled connection may just be stale), then the broker's circuit breaker opens
+# and the row waits for the outbox sweep (portal/emails.py dispatch).
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("announcements.urls")),
     path("o/", include("stations.oidc_urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("healthz/live", views.healthz_live, name="healthz-live"),
     path("captcha/", include("captcha.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # The admin's own login form would bypass the captcha and lockout.

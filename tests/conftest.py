@@ -36,6 +36,7 @@ from accounts.services import (
     start_two_factor_binding,
 )
 from accounts.two_factor import code_at, decrypt_secret
+from portal import breaker
 from portal.celery import app as celery_app
 from portal.env import parse_email_url
 from schools.models import Unit
@@ -81,6 +82,14 @@ def empty_cache():
     caches["fragments"].clear()
     guest_home.forget()
     yield
+
+
+@pytest.fixture(autouse=True)
+def closed_circuits():
+    """Every test starts with Redis trusted again (the circuit breakers are per process)."""
+    breaker.reset_all()
+    yield
+    breaker.reset_all()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,91 @@
+"""A client-side deadline for PostgreSQL that stops answering (frozen, not down).
+
+libpq waits for an answer as long as it takes. Keepalives and tcp_user_timeout do not help
+against a server process that is stopped: its host's kernel still acknowledges every
+packet. So one thread per process looks at each open connection's TCP state once a second
+(Linux TCP_INFO: how long since data was last sent and received). A connection that sent a
+request more than DATABASE_CLIENT_TIMEOUT seconds ago and has heard nothing since is shut
+down from here: the waiting query fails with OperationalError, the request ends with an
+error page instead of hanging until gunicorn kills the worker. The default
+(statement_timeout + 5 s) lets the server's own statement_timeout end a slow query first.
+Idle connections (the last word was the server's) are never touched.
+"""
+
+import contextlib
+import logging
+import os
+import socket
+import struct
+import threading
+import time
+import weakref
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# struct tcp_info (linux/tcp.h): tcpi_last_data_sent at byte 44, tcpi_last_data_recv at 52,
+# both milliseconds ago.
+_TCP_INFO = getattr(socket, "TCP_INFO", None)
+_LAST_SENT, _LAST_RECEIVED = 44, 52
+
+_lock = threading.Lock()
+_watched: dict[int, tuple[weakref.ref, socket.socket]] = {}
+_thread_pid = None
+
+
+def watch(sender, connection, **kwargs) -> None:
+    """connection_created receiver: watch a new PostgreSQL connection over TCP."""
+    if connection.vendor != "postgresql" or not settings.DATABASE_CLIENT_TIMEOUT or not _TCP_INFO:
+        return
+    raw = connection.connection
+    # A socket object of our own on a duplicate descriptor: shutting it down ends libpq's
+    # wait too (same connection); it is closed when libpq's connection is.
+    sock = socket.socket(fileno=os.dup(raw.fileno()))
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        sock.close()
+        return
+    global _thread_pid
+    with _lock:
+        if _thread_pid != os.getpid():  # first use in this (forked) process
+            _watched.clear()
+            _thread_pid = os.getpid()
+            threading.Thread(target=_run, name="database-deadline", daemon=True).start()
+        _watched[id(raw)] = (weakref.ref(raw), sock)
+
+
+def _run() -> None:
+    while True:
+        time.sleep(min(1.0, settings.DATABASE_CLIENT_TIMEOUT / 2))
+        check_once()
+
+
+def check_once() -> None:
+    limit_ms = settings.DATABASE_CLIENT_TIMEOUT * 1000
+    with _lock:
+        entries = list(_watched.items())
+    for key, (ref, sock) in entries:
+        raw = ref()
+        if raw is None or raw.closed:
+            _forget(key, sock)
+            continue
+        try:
+            info = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 104)
+            (last_sent,) = struct.unpack_from("I", info, _LAST_SENT)
+            (last_received,) = struct.unpack_from("I", info, _LAST_RECEIVED)
+        except (OSError, struct.error):
+            _forget(key, sock)
+            continue
+        if last_sent < last_received and last_sent >= limit_ms:
+            logger.error(
+                "PostgreSQL has not answered for %s s: connection shut down", last_sent // 1000
+            )
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            _forget(key, sock)
+
+
+def _forget(key, sock) -> None:
+    with _lock:
+        _watched.pop(key, None)
+    sock.close()

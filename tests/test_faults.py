@@ -1,0 +1,134 @@
+"""Faults on the real servers (issue 13, section 3): a Redis that hangs (SIGSTOP: it accepts
+connections and answers nothing). Each test starts
+servers of its own (tests/faults.py); the machine's shared services are never stopped."""
+
+import pytest
+from django.conf import settings as settings_module
+
+from accounts.models import Account, OutboundEmail
+from accounts.services import Profile, create_main_account
+from portal import breaker
+from portal.celery import app as celery_app
+from tests.conftest import GOOD_PASSWORD, sign_in
+from tests.faults import hung_redis, needs_redis_server
+from tests.test_csv_import import csv_text, row, upload
+
+__all__ = ["hung_redis"]  # the fixture
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cache_on(settings):
+    def point_at(proxy):
+        settings.CACHES = {
+            **settings.CACHES,
+            "default": {
+                "BACKEND": "portal.cache.PortalRedisCache",
+                "LOCATION": proxy.url,
+                "OPTIONS": settings_module.CACHE_REDIS_OPTIONS,
+            },
+        }
+
+    return point_at
+
+
+@pytest.fixture
+def broker_on():
+    saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+
+    def reset_pools():
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    def point_at(proxy):
+        celery_app.conf.broker_url = proxy.url
+        celery_app.conf.task_always_eager = False
+        reset_pools()
+
+    yield point_at
+    celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
+    reset_pools()
+
+
+@needs_redis_server
+def test_with_redis_hung_the_guest_home_still_answers_and_the_next_pages_leave_redis_alone(
+    client, hung_redis, cache_on
+):
+    cache_on(hung_redis)
+    assert client.get("/").status_code == 200  # drawn with Redis answering
+    hung_redis.server.hang()
+    assert client.get("/").status_code == 200  # degraded: drawn without the cache
+    assert breaker.cache.state == "open"
+    touched = hung_redis.touched()
+    for _ in range(5):
+        assert client.get("/").status_code == 200
+    assert hung_redis.touched() == touched  # not one connection, not one byte
+
+
+@needs_redis_server
+def test_with_redis_hung_sign_in_works_and_after_the_open_period_one_trial_closes_the_circuit(
+    client, holder, hung_redis, cache_on, settings
+):
+    cache_on(hung_redis)
+    hung_redis.server.hang()
+    assert client.get("/").status_code == 200
+    touched = hung_redis.touched()
+    assert sign_in(client, "010300_admin01", GOOD_PASSWORD).status_code == 302
+    assert hung_redis.touched() == touched  # the sign-in's rate limit skipped Redis
+
+    hung_redis.server.resume()
+    settings.CIRCUIT_BREAKER_OPEN_SECONDS = 0  # the open period has passed
+    assert client.get("/").status_code == 200
+    assert hung_redis.touched() > touched  # the trial reached Redis
+    assert breaker.cache.state == "closed"
+
+
+@needs_redis_server
+def test_a_csv_import_while_the_broker_hangs_keeps_its_rows_and_hands_off_mail_only_once(
+    client, holder, hung_redis, broker_on
+):
+    assert sign_in(client, "010300_admin01", GOOD_PASSWORD).status_code == 302
+    broker_on(hung_redis)
+    hung_redis.server.hang()
+    response = upload(client, csv_text(imports_header(), *(row(f"teacher0{i}") for i in range(4))))
+    assert "成功建立 4 個子帳號" in response.content.decode()
+    assert Account.objects.filter(unit=holder.unit, role=Account.Role.SUB).count() == 4
+    queued = OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED)
+    assert queued.count() == 4  # all left to the outbox sweep
+    assert breaker.broker.state == "open"
+    assert breaker.broker.failures == 1  # the first row tried; the other three did not
+
+    touched = hung_redis.touched()
+    upload(client, csv_text(imports_header(), row("teacher05"), row("teacher06")))
+    assert hung_redis.touched() == touched
+    assert queued.count() == 6
+
+
+def imports_header():
+    from tests.test_csv_import import ENGLISH
+
+    return ENGLISH
+
+
+@needs_redis_server
+def test_the_sweep_hands_the_waiting_rows_over_once_the_broker_answers_again(
+    school, hung_redis, broker_on, django_capture_on_commit_callbacks, settings
+):
+    broker_on(hung_redis)
+    hung_redis.server.hang()
+    with django_capture_on_commit_callbacks(execute=True):
+        create_main_account(
+            unit=school,
+            local_part="admin01",
+            profile=Profile("王小明", "教務處", "教務主任", "049-2910960", "wang@school.edu.tw"),
+        )
+    assert breaker.broker.state == "open"
+    hung_redis.server.resume()
+    settings.CIRCUIT_BREAKER_OPEN_SECONDS = 0
+    touched = hung_redis.touched()
+    from portal import emails
+
+    emails.dispatch(OutboundEmail.objects.get().pk)  # as the sweep does
+    assert hung_redis.touched() > touched
+    assert breaker.broker.state == "closed"
