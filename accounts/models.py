@@ -427,6 +427,32 @@ class PasswordResetCode(models.Model):
         )
 
 
+class PendingPublicRequest(models.Model):
+    """A public form's request kept while the broker could not take it (accounts/services.py,
+    "Public self-service forms"): what was typed, encrypted with the two-factor keys so
+    nothing typed is stored in clear, until the sweep runs the matching once and deletes it."""
+
+    class Kind(models.TextChoices):
+        VERIFICATION_RESEND = "verification_resend", _("補寄驗證信（待開通帳號）")
+        PASSWORD_RESET = "password_reset", _("忘記密碼")
+        PASSWORD_RESET_AGAIN = "password_reset_again", _("重寄驗證信")
+        ACCOUNT_LIST = "account_list", _("查詢帳號")
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    payload = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set by the sweep that works on the row; a claim older than the lease lost its sweep.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["created_at"], name="pending_public_created")]
+
+    def __str__(self):
+        return f"{self.kind} {self.pk}"
+
+
 class EmailChangeRequest(models.Model):
     """A new e-mail address waiting for its confirmation link; the old one stays in force."""
 

@@ -1,6 +1,7 @@
 """Every change of state that matters in the accounts app. Each function runs in one
 transaction, writes its security event and queues its mail after commit."""
 
+import json
 import logging
 import re
 import secrets
@@ -17,8 +18,8 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -40,6 +41,7 @@ from accounts.models import (
     EmailChangeRequest,
     OutboundEmail,
     PasswordResetCode,
+    PendingPublicRequest,
     RecoveryCode,
     ReleasedLocalPart,
     SecurityEvent,
@@ -941,10 +943,22 @@ def resend_outbound_email(*, outbound_email: OutboundEmail, actor, request=None)
 # looks the person up and, only for a match, writes, mails and logs. So with a live broker
 # neither the page, the status, the redirect nor the time the request takes tells a match
 # from a miss. (Not on the embedded default, where the task runs eagerly in the view: see
-# _hand_off.)
+# _hand_off.) When the broker cannot take the task, the request is kept, encrypted, as a
+# PendingPublicRequest (one INSERT, match or miss) and the sweep runs the matching later
+# (sweep_public_requests).
+
+PendingKind = PendingPublicRequest.Kind
+
+# The task each kind of request is handed to.
+PUBLIC_FORM_TASKS = {
+    PendingKind.VERIFICATION_RESEND: "resend_verification_if_matching",
+    PendingKind.PASSWORD_RESET: "send_password_reset_code_if_matching",
+    PendingKind.PASSWORD_RESET_AGAIN: "resend_password_reset_code_if_matching",
+    PendingKind.ACCOUNT_LIST: "send_account_list_if_matching",
+}
 
 
-def _hand_off(task_name: str, **fields) -> None:
+def _hand_off(kind: str, **fields) -> None:
     """Queue the matching task after the surrounding transaction commits. With a live broker
     the request's only work is that one publication, the same for a match and a miss. On the
     embedded default (Celery eager, no ATOMIC_REQUESTS) the on-commit callback fires when
@@ -953,25 +967,44 @@ def _hand_off(task_name: str, **fields) -> None:
 
     What was typed travels in the task's arguments: Celery logs a fixed text in their place,
     and the tasks never let an exception (which Celery would log with the arguments) out.
-    If the broker cannot be reached the request is dropped with a warning (a fixed text, no
-    typed value) and the page is the same: doing the task here would make a match slower
-    than a miss, and the person can simply ask again."""
+    If the broker cannot take the task the request is kept instead, the same for a match and
+    a miss: one INSERT of its encrypted arguments (keep_public_request), which the sweep
+    processes once the broker is back. Doing the task here would make a match slower than a
+    miss; the page is the same either way."""
     from accounts import tasks
 
-    task = getattr(tasks, task_name)
+    task = getattr(tasks, PUBLIC_FORM_TASKS[kind])
 
     def publish():
         try:
             task.apply_async(kwargs=fields, argsrepr="()", kwargsrepr="{…}")
         except (KombuError, OSError) as error:
-            logger.warning(
-                "broker unavailable; public form request %s dropped (%s)",
-                task_name,
-                type(error).__name__,
-            )
+            keep_public_request(kind=kind, fields=fields, reason=type(error).__name__)
 
     with transaction.atomic():
         transaction.on_commit(publish)
+
+
+def keep_public_request(*, kind: str, fields: dict, reason: str) -> None:
+    """Store a request the broker could not take, for the sweep: one INSERT whatever was
+    typed (the payload is encrypted with the two-factor keys). Logged by kind and reason
+    only. If even the database refuses, the request is dropped with a warning: the page the
+    person gets is the same, and they can ask again."""
+    try:
+        PendingPublicRequest.objects.create(
+            kind=kind, payload=two_factor.encrypt_secret(json.dumps(fields))
+        )
+    except DatabaseError as error:
+        logger.warning(
+            "public form request %s dropped: broker unavailable (%s), not stored (%s)",
+            kind,
+            reason,
+            type(error).__name__,
+        )
+        return
+    logger.warning(
+        "broker unavailable (%s); public form request %s kept for the sweep", reason, kind
+    )
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -1000,7 +1033,7 @@ def find_person(*, full_name: str, username: str, email: str, states) -> Account
 def request_verification_resend(*, full_name: str, username: str, email: str, request=None) -> None:
     """The form's side: hand what was typed to the task (send_verification_resend)."""
     _hand_off(
-        "resend_verification_if_matching",
+        PendingKind.VERIFICATION_RESEND,
         full_name=full_name,
         username=username,
         email=email,
@@ -1142,7 +1175,7 @@ def start_password_reset(*, full_name: str, username: str, email: str, request=N
         sent_at=timezone.now().timestamp(),
     )
     _hand_off(
-        "send_password_reset_code_if_matching",
+        PendingKind.PASSWORD_RESET,
         full_name=full_name,
         username=username,
         email=email,
@@ -1186,7 +1219,7 @@ def resend_password_reset_code(*, flow: ResetFlow, request=None) -> ResetFlow:
         flow.username, _new_prefix(unlike=flow.prefix), flow.secret, timezone.now().timestamp()
     )
     _hand_off(
-        "resend_password_reset_code_if_matching",
+        PendingKind.PASSWORD_RESET_AGAIN,
         username=flow.username,
         prefix=flow.prefix,
         flow_tag=flow.tag,
@@ -1334,7 +1367,7 @@ def _store_new_password(account: Account, new_password: str) -> None:
 def lookup_accounts(*, unit_code: str, email: str, request=None) -> None:
     """Forgot account, the form's side: hand what was typed to the task (send_account_list)."""
     _hand_off(
-        "send_account_list_if_matching",
+        PendingKind.ACCOUNT_LIST,
         unit_code=unit_code,
         email=email,
         origin=request_origin(request),
@@ -1361,6 +1394,113 @@ def send_account_list(*, unit_code: str, email: str, origin: dict | None = None)
         emails.account_lookup(email=accounts[0].email, unit=unit, accounts=accounts)
         for account in accounts:
             record_security_event(kind=Kind.ACCOUNT_LOOKUP, account=account, origin=origin)
+
+
+# --- Requests the broker could not take ---------------------------------------------------
+
+
+NO_STEP_ONE_CODE = "its step 1 produced no code"
+
+
+class _NotYet(Exception):
+    """A resend whose step 1 has produced no code yet (its task may still be on its way)."""
+
+
+def _resend_reset_code(**fields) -> None:
+    if not send_password_reset_code_again(**fields):
+        raise _NotYet
+
+
+# What the sweep runs for each kind: the service the kind's task runs.
+PENDING_SERVICES = {
+    PendingKind.VERIFICATION_RESEND: send_verification_resend,
+    PendingKind.PASSWORD_RESET: send_password_reset_code,
+    PendingKind.PASSWORD_RESET_AGAIN: _resend_reset_code,
+    PendingKind.ACCOUNT_LIST: send_account_list,
+}
+
+# A kept request is dropped unprocessed once what it would produce could no longer be used:
+# the reset code's validity; a set-password link or a list of login names arriving later
+# than an hour after the form would surprise more than help (the person asks again).
+PENDING_REQUEST_MINUTES = {
+    PendingKind.VERIFICATION_RESEND: 60,
+    PendingKind.PASSWORD_RESET: settings.PASSWORD_RESET_CODE_MINUTES,
+    PendingKind.PASSWORD_RESET_AGAIN: settings.PASSWORD_RESET_CODE_MINUTES,
+    PendingKind.ACCOUNT_LIST: 60,
+}
+# Tries per kept request (each sweep makes one) before it is dropped with a log line.
+PENDING_REQUEST_TRIES = 3
+# A claim older than this lost its sweep (killed, or its database went away): the row is
+# claimed again. Its processing commits with the row's delete, so a lost sweep did nothing.
+PENDING_REQUEST_LEASE = timedelta(minutes=5)
+
+
+def sweep_public_requests(now=None) -> dict[str, int]:
+    """Process the public form requests kept while the broker was down, oldest first (a
+    forgot-password step 1 before its resend): each is claimed by one sweep (a conditional
+    UPDATE, so two sweeps at once never both take it, on PostgreSQL and SQLite alike), its
+    matching runs as the task would, and the row is deleted in the same transaction, so a
+    request is processed exactly once. A failure leaves the row for the next sweep, at most
+    PENDING_REQUEST_TRIES times; a row older than what it would produce is dropped. Log
+    lines name the kind and the row's id, never a typed value."""
+    now = now or timezone.now()
+    counts = {"processed": 0, "skipped": 0, "expired": 0, "retried": 0, "dropped": 0}
+    for kind, minutes in PENDING_REQUEST_MINUTES.items():
+        expired = PendingPublicRequest.objects.filter(
+            kind=kind, created_at__lt=now - timedelta(minutes=minutes)
+        )
+        for pk in expired.values_list("pk", flat=True):
+            if PendingPublicRequest.objects.filter(pk=pk).delete()[0]:
+                counts["expired"] += 1
+                logger.info("public form request %s (%s) expired unprocessed; dropped", pk, kind)
+    due = PendingPublicRequest.objects.filter(
+        Q(claimed_at=None) | Q(claimed_at__lt=now - PENDING_REQUEST_LEASE)
+    ).values_list("pk", "claimed_at")[:500]
+    for pk, seen in list(due):
+        counts[_process_public_request(pk, seen)] += 1
+    return counts
+
+
+def _process_public_request(pk: int, seen) -> str:
+    claim = timezone.now()
+    claimed = PendingPublicRequest.objects.filter(pk=pk, claimed_at=seen).update(
+        claimed_at=claim, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return "skipped"  # another sweep has it
+    row = PendingPublicRequest.objects.filter(pk=pk, claimed_at=claim).first()
+    if row is None:
+        return "skipped"
+    try:
+        with transaction.atomic():
+            # Ours still (not expired or claimed again meanwhile): the delete commits with
+            # what the matching writes, or neither does.
+            if not PendingPublicRequest.objects.filter(pk=pk, claimed_at=claim).delete()[0]:
+                return "skipped"
+            fields = json.loads(two_factor.decrypt_secret(row.payload))
+            PENDING_SERVICES[row.kind](**fields)
+    except _NotYet:
+        reason = NO_STEP_ONE_CODE
+    except Exception as error:
+        reason = type(error).__name__
+    else:
+        return "processed"
+    mine = PendingPublicRequest.objects.filter(pk=pk, claimed_at=claim)
+    if row.attempts >= PENDING_REQUEST_TRIES:
+        mine.delete()
+        # A resend whose step 1 missed ends here too: that is no fault.
+        logger.log(
+            logging.INFO if reason == NO_STEP_ONE_CODE else logging.WARNING,
+            "public form request %s (%s) dropped after %d tries (%s)",
+            pk,
+            row.kind,
+            row.attempts,
+            reason,
+        )
+        return "dropped"
+    mine.update(claimed_at=None)
+    logger.info("public form request %s (%s) left for the next sweep (%s)", pk, row.kind, reason)
+    return "retried"
 
 
 # --- The signed-in account's own changes --------------------------------------------------

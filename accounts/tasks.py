@@ -99,6 +99,11 @@ def sweep_outbox():
 
 
 @shared_task
+def sweep_public_requests():
+    return services.sweep_public_requests()
+
+
+@shared_task
 def clean_expired_captchas():
     from captcha.models import CaptchaStore
 

@@ -201,6 +201,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "accounts.tasks.sweep_outbox", "schedule": 60.0},
+    # The public forms' requests kept while the broker was down (accounts/services.py).
+    "sweep-public-requests": {"task": "accounts.tasks.sweep_public_requests", "schedule": 60.0},
     "clean-captchas": {"task": "accounts.tasks.clean_expired_captchas", "schedule": 3600.0},
 }
 
