@@ -58,7 +58,7 @@ from accounts.validators import (
     password_too_long_message,
     validate_new_password,
 )
-from portal import emails
+from portal import breaker, emails
 from portal.mail_backends import DeliveryUnconfirmed
 from portal.net import client_ip
 from schools.models import Unit
@@ -967,19 +967,29 @@ def _hand_off(kind: str, **fields) -> None:
 
     What was typed travels in the task's arguments: Celery logs a fixed text in their place,
     and the tasks never let an exception (which Celery would log with the arguments) out.
-    If the broker cannot take the task the request is kept instead, the same for a match and
-    a miss: one INSERT of its encrypted arguments (keep_public_request), which the sweep
-    processes once the broker is back. Doing the task here would make a match slower than a
-    miss; the page is the same either way."""
+    If the broker cannot take the task, or failed a moment ago (its circuit breaker is open:
+    a hung Redis then costs the next requests nothing), the request is kept instead, the
+    same for a match and a miss: one INSERT of its encrypted arguments (keep_public_request),
+    which the sweep processes once the broker is back. Doing the task here would make a
+    match slower than a miss; the page is the same either way."""
     from accounts import tasks
 
     task = getattr(tasks, PUBLIC_FORM_TASKS[kind])
 
     def publish():
+        through_broker = not task.app.conf.task_always_eager
+        if through_broker and not breaker.broker.allow():  # failed a moment ago: not tried
+            keep_public_request(kind=kind, fields=fields, reason="CircuitOpen")
+            return
         try:
             task.apply_async(kwargs=fields, argsrepr="()", kwargsrepr="{…}")
         except (KombuError, OSError) as error:
+            if through_broker:
+                breaker.broker.failed(error)
             keep_public_request(kind=kind, fields=fields, reason=type(error).__name__)
+        else:
+            if through_broker:
+                breaker.broker.succeeded()
 
     with transaction.atomic():
         transaction.on_commit(publish)

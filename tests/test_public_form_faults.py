@@ -20,10 +20,12 @@ from django.utils import timezone
 
 from accounts import services, tasks
 from accounts.models import OutboundEmail, PasswordResetCode, PendingPublicRequest, SecurityEvent
+from portal import breaker
 from portal.celery import app as celery_app
 from tests.conftest import CAPTCHA_OK, free_port, make_account, sign_in
 from tests.request_work import query_shape, work_in_request
 from tests.test_forgot_password import NEW, STEP_1, STEP_2, code_in, reset, shown_prefix
+from tests.test_outbox import RefusingBroker
 
 pytestmark = pytest.mark.django_db
 
@@ -121,6 +123,30 @@ def sweep(django_capture_on_commit_callbacks) -> dict:
     celery_app.conf.task_always_eager = True
     with django_capture_on_commit_callbacks(execute=True):
         return tasks.sweep_public_requests.apply().get()
+
+
+def test_after_one_failure_the_next_requests_do_not_try_the_broker(people):
+    """A hung Redis costs its whole timeout per try: after one failure the broker's circuit
+    is open and the next requests keep their rows without a connection attempt."""
+    refusing = RefusingBroker()
+    saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+    celery_app.conf.broker_url = f"redis://127.0.0.1:{refusing.port}/0"
+    celery_app.conf.task_always_eager = False
+    celery_app._pool = celery_app.amqp._producer_pool = None
+    try:
+        path, data, _ = FORMS["account lookup"]
+        assert request_and_commit(path, {**data, **CAPTCHA_OK})[0] == 302
+        assert breaker.broker.state == "open"
+        tried = refusing.connections
+        assert tried >= 1
+        for form_path, typed, _miss in FORMS.values():
+            assert request_and_commit(form_path, {**typed, **CAPTCHA_OK})[0] == 302
+        assert refusing.connections == tried
+        assert PendingPublicRequest.objects.count() == 4
+    finally:
+        refusing.listener.close()
+        celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
+        celery_app._pool = celery_app.amqp._producer_pool = None
 
 
 @pytest.mark.parametrize("form", FORMS.values(), ids=list(FORMS))
