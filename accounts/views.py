@@ -194,9 +194,12 @@ def login_two_factor(request):
         return _back_to_sign_in(request, _("登入狀態已經改變，請重新輸入帳號與密碼。"))
     form = TwoFactorCodeForm(_posted(request))
     if request.method == "POST":
-        if address_throttled(request, "sign-in"):
-            return render_throttled(request)
+        # Only a code that is checked is counted, against the pending account: an empty post
+        # costs nothing, and the school's per-address sign-in allowance is the password
+        # step's (this step has no captcha, so anything it counted there could be spent).
         if form.is_valid():
+            if key_throttled(request, "two-factor-sign-in", str(account.pk)):
+                return render_throttled(request)
             result = services.complete_two_factor_sign_in(
                 request=request, account=account, code=form.cleaned_data["code"]
             )
