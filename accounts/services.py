@@ -455,11 +455,13 @@ def pending_two_factor_sign_in(request) -> Account | None:
 def complete_two_factor_sign_in(*, request, account: Account, code: str) -> SignInResult:
     """The code step: an authenticator code (each accepted once) or an unused recovery code.
     A wrong code counts toward the same 3-strike lockout as a wrong password; a lock ends
-    the pending sign-in. The binding's row is locked while the lock is checked, the code
-    tried and a failure counted, so parallel guesses cannot get past the third."""
+    the pending sign-in. The lock check, the code and the failure count run under the same
+    lock on the login name as the password step (``one_password_check_at_a_time``), so a
+    burst mixing passwords and codes gets no more tries than are left; the binding's row is
+    locked too, for the replay check of the code's step."""
     pending = request.session[TWO_FACTOR_PENDING]
     username = account.username
-    with transaction.atomic():
+    with one_password_check_at_a_time(username):
         TwoFactorDevice.objects.select_for_update().filter(account=account).first()
         if lock_state(username).locked:
             request.session.pop(TWO_FACTOR_PENDING, None)
