@@ -1478,6 +1478,17 @@ def _revoke_mailed_secrets(account: Account, now) -> None:
         links.filter(used_at=None, revoked_at=None).update(revoked_at=now)
 
 
+def _revoke_email_changes_asked_by(requester: Account, now) -> int:
+    """The e-mail changes ``requester`` asked for other accounts and nobody has confirmed yet:
+    once the requester loses the right to ask (the main role handed over, the account
+    disabled), none of them can be confirmed any more. How many ended."""
+    return (
+        EmailChangeRequest.objects.filter(requested_by=requester, used_at=None, revoked_at=None)
+        .exclude(account=requester)
+        .update(revoked_at=now)
+    )
+
+
 class EmailChange:
     """What change_email_for_person did."""
 
@@ -1536,7 +1547,7 @@ def change_email_for_person(*, account: Account, new_email: str, actor, request=
 
 def find_email_change(token: str) -> EmailChangeRequest | None:
     found = (
-        EmailChangeRequest.objects.select_related("account")
+        EmailChangeRequest.objects.select_related("account", "requested_by")
         .filter(token_hash=hash_secret(token))
         .first()
     )
@@ -1721,7 +1732,8 @@ def _require_right_to_switch(account: Account, actor) -> None:
 
 def disable_account(*, account: Account, actor, request=None) -> None:
     """Disabled: cannot sign in; its sessions are deleted (re-enabling does not bring them
-    back) and station tokens too, at once."""
+    back) and station tokens too, at once, and the e-mail changes it asked for other
+    accounts end (the event counts them)."""
     from oauth2_provider.models import (
         get_access_token_model,
         get_grant_model,
@@ -1735,10 +1747,15 @@ def disable_account(*, account: Account, actor, request=None) -> None:
         account.state = Account.State.DISABLED
         account.save(update_fields=["state"])
         end_sessions(account)
+        revoked = _revoke_email_changes_asked_by(account, timezone.now())
         for model in (get_grant_model(), get_refresh_token_model(), get_access_token_model()):
             model.objects.filter(user=account).delete()
         record_security_event(
-            kind=Kind.ACCOUNT_DISABLED, account=account, actor=actor, request=request
+            kind=Kind.ACCOUNT_DISABLED,
+            account=account,
+            actor=actor,
+            request=request,
+            detail={"email_changes_revoked": revoked} if revoked else {},
         )
 
 
@@ -1772,7 +1789,9 @@ def transfer_main_role(
 ) -> Account:
     """Hand the main role to an active sub-account of the same unit. The password is checked
     through the sign-in machinery, so a wrong one counts toward the lockout. The unit row
-    is locked, so two transfers at once cannot leave zero or two main accounts."""
+    is locked, so two transfers at once cannot leave zero or two main accounts. The e-mail
+    changes the former holder asked for the unit's accounts and nobody confirmed yet end
+    with the role (the event counts them)."""
     successor_username = normalize_login_name(successor_username)
     errors: dict[str, list[str]] = {}
     password_error = check_password_again(
@@ -1808,6 +1827,7 @@ def transfer_main_role(
             raise ValidationError({"successor": [_("主帳號剛剛已有變動，請重新整理後再試。")]})
         former.role = Account.Role.SUB
         former.save(update_fields=["role"])
+        revoked = _revoke_email_changes_asked_by(former, timezone.now())
         chosen.role = Account.Role.MAIN
         chosen.save(update_fields=["role"])
         record_security_event(
@@ -1815,7 +1835,8 @@ def transfer_main_role(
             account=chosen,
             actor=former,
             request=request,
-            detail={"from": former.username, "to": chosen.username},
+            detail={"from": former.username, "to": chosen.username}
+            | ({"email_changes_revoked": revoked} if revoked else {}),
         )
         emails.main_role_transferred(former=former, successor=chosen)
     return chosen
