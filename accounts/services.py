@@ -49,7 +49,7 @@ from accounts.models import (
     local_part_validator,
     normalize_login_name,
 )
-from accounts.sessions import end_sessions
+from accounts.sessions import SessionStore, end_sessions
 from accounts.validators import (
     PasswordHistoryValidator,
     password_too_long,
@@ -838,6 +838,16 @@ def _after_unconfirmed_send(row: OutboundEmail, reason: str) -> Delivery:
         logger.warning("outbox %s: no confirmation from the relay, given up: %s", row.pk, reason)
         return Delivery(status=OutboundEmail.Status.FAILED)
     return _retry_later(row, unconfirmed_sends=F("unconfirmed_sends") + 1, last_error=reason)
+
+
+def clear_expired_sessions() -> int:
+    """Delete the sessions past their expiry (what Django's clearsessions does; nothing else
+    ever deletes a session that was simply abandoned). Beat runs it hourly. How many went."""
+    model = SessionStore.get_model_class()
+    expired = model.objects.filter(expire_date__lt=timezone.now()).count()
+    SessionStore.clear_expired()
+    logger.info("cleared %d expired sessions", expired)
+    return expired
 
 
 def sweep_outbox(now=None) -> dict[str, int]:

@@ -172,6 +172,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "accounts.tasks.sweep_outbox", "schedule": 60.0},
     "clean-captchas": {"task": "accounts.tasks.clean_expired_captchas", "schedule": 3600.0},
+    # Expired sessions stay in accounts_session until deleted (Django's clearsessions).
+    "clear-sessions": {"task": "accounts.tasks.clear_expired_sessions", "schedule": 3600.0},
 }
 
 # --- Mail -----------------------------------------------------------------------------
