@@ -165,7 +165,13 @@ def new_password_fields(first_label=None, second_label=None):
 
 class NewPasswordMixin:
     """Both new-password fields: the same twice, and the whole policy for the account
-    (None when a public form matched nobody: the checks that need an account are skipped)."""
+    (None when a public form matched nobody: the checks that need an account are skipped).
+
+    On a form with a captcha the policy runs only once the captcha has passed: its rules
+    (zxcvbn above all) cost tens of milliseconds of CPU for a long password, and posts with
+    a wrong captcha are not counted against any limit, so they must cost us next to nothing.
+    The page then names the captcha (and a mismatch of the two boxes); the rules follow on
+    the next try."""
 
     # The password history is checked here unless the form asks for the current password:
     # then the service checks it, once that password is confirmed (validate_new_password).
@@ -179,7 +185,7 @@ class NewPasswordMixin:
     def clean(self):
         cleaned = super().clean()
         first, second = cleaned.get("new_password1"), cleaned.get("new_password2")
-        if first:
+        if first and not self._captcha_failed():
             try:
                 validate_new_password(first, self.account, history=self.check_history)
             except ValidationError as error:
@@ -187,6 +193,10 @@ class NewPasswordMixin:
         if first and second and first != second:
             self.add_error("new_password2", _("兩次輸入的密碼不一致。"))
         return cleaned
+
+    def _captcha_failed(self) -> bool:
+        # The fields are cleaned before clean(): a wrong or missing captcha has its error.
+        return "captcha" in self.fields and "captcha" in self.errors
 
 
 class PersonForm(forms.Form):

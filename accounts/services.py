@@ -51,7 +51,7 @@ from accounts.models import (
     local_part_validator,
     normalize_login_name,
 )
-from accounts.sessions import end_sessions
+from accounts.sessions import SessionStore, end_sessions
 from accounts.validators import (
     PasswordHistoryValidator,
     password_too_long,
@@ -457,11 +457,13 @@ def pending_two_factor_sign_in(request) -> Account | None:
 def complete_two_factor_sign_in(*, request, account: Account, code: str) -> SignInResult:
     """The code step: an authenticator code (each accepted once) or an unused recovery code.
     A wrong code counts toward the same 3-strike lockout as a wrong password; a lock ends
-    the pending sign-in. The binding's row is locked while the lock is checked, the code
-    tried and a failure counted, so parallel guesses cannot get past the third."""
+    the pending sign-in. The lock check, the code and the failure count run under the same
+    lock on the login name as the password step (``one_password_check_at_a_time``), so a
+    burst mixing passwords and codes gets no more tries than are left; the binding's row is
+    locked too, for the replay check of the code's step."""
     pending = request.session[TWO_FACTOR_PENDING]
     username = account.username
-    with transaction.atomic():
+    with one_password_check_at_a_time(username):
         TwoFactorDevice.objects.select_for_update().filter(account=account).first()
         if lock_state(username).locked:
             request.session.pop(TWO_FACTOR_PENDING, None)
@@ -838,6 +840,16 @@ def _after_unconfirmed_send(row: OutboundEmail, reason: str) -> Delivery:
         logger.warning("outbox %s: no confirmation from the relay, given up: %s", row.pk, reason)
         return Delivery(status=OutboundEmail.Status.FAILED)
     return _retry_later(row, unconfirmed_sends=F("unconfirmed_sends") + 1, last_error=reason)
+
+
+def clear_expired_sessions() -> int:
+    """Delete the sessions past their expiry (what Django's clearsessions does; nothing else
+    ever deletes a session that was simply abandoned). Beat runs it hourly. How many went."""
+    model = SessionStore.get_model_class()
+    expired = model.objects.filter(expire_date__lt=timezone.now()).count()
+    SessionStore.clear_expired()
+    logger.info("cleared %d expired sessions", expired)
+    return expired
 
 
 def sweep_outbox(now=None) -> dict[str, int]:
@@ -1626,6 +1638,17 @@ def _revoke_mailed_secrets(account: Account, now) -> None:
         links.filter(used_at=None, revoked_at=None).update(revoked_at=now)
 
 
+def _revoke_email_changes_asked_by(requester: Account, now) -> int:
+    """The e-mail changes ``requester`` asked for other accounts and nobody has confirmed yet:
+    once the requester loses the right to ask (the main role handed over, the account
+    disabled), none of them can be confirmed any more. How many ended."""
+    return (
+        EmailChangeRequest.objects.filter(requested_by=requester, used_at=None, revoked_at=None)
+        .exclude(account=requester)
+        .update(revoked_at=now)
+    )
+
+
 class EmailChange:
     """What change_email_for_person did."""
 
@@ -1684,7 +1707,7 @@ def change_email_for_person(*, account: Account, new_email: str, actor, request=
 
 def find_email_change(token: str) -> EmailChangeRequest | None:
     found = (
-        EmailChangeRequest.objects.select_related("account")
+        EmailChangeRequest.objects.select_related("account", "requested_by")
         .filter(token_hash=hash_secret(token))
         .first()
     )
@@ -1869,7 +1892,8 @@ def _require_right_to_switch(account: Account, actor) -> None:
 
 def disable_account(*, account: Account, actor, request=None) -> None:
     """Disabled: cannot sign in; its sessions are deleted (re-enabling does not bring them
-    back) and station tokens too, at once."""
+    back) and station tokens too, at once, and the e-mail changes it asked for other
+    accounts end (the event counts them)."""
     from oauth2_provider.models import (
         get_access_token_model,
         get_grant_model,
@@ -1883,10 +1907,15 @@ def disable_account(*, account: Account, actor, request=None) -> None:
         account.state = Account.State.DISABLED
         account.save(update_fields=["state"])
         end_sessions(account)
+        revoked = _revoke_email_changes_asked_by(account, timezone.now())
         for model in (get_grant_model(), get_refresh_token_model(), get_access_token_model()):
             model.objects.filter(user=account).delete()
         record_security_event(
-            kind=Kind.ACCOUNT_DISABLED, account=account, actor=actor, request=request
+            kind=Kind.ACCOUNT_DISABLED,
+            account=account,
+            actor=actor,
+            request=request,
+            detail={"email_changes_revoked": revoked} if revoked else {},
         )
 
 
@@ -1920,7 +1949,9 @@ def transfer_main_role(
 ) -> Account:
     """Hand the main role to an active sub-account of the same unit. The password is checked
     through the sign-in machinery, so a wrong one counts toward the lockout. The unit row
-    is locked, so two transfers at once cannot leave zero or two main accounts."""
+    is locked, so two transfers at once cannot leave zero or two main accounts. The e-mail
+    changes the former holder asked for the unit's accounts and nobody confirmed yet end
+    with the role (the event counts them)."""
     successor_username = normalize_login_name(successor_username)
     errors: dict[str, list[str]] = {}
     password_error = check_password_again(
@@ -1956,6 +1987,7 @@ def transfer_main_role(
             raise ValidationError({"successor": [_("主帳號剛剛已有變動，請重新整理後再試。")]})
         former.role = Account.Role.SUB
         former.save(update_fields=["role"])
+        revoked = _revoke_email_changes_asked_by(former, timezone.now())
         chosen.role = Account.Role.MAIN
         chosen.save(update_fields=["role"])
         record_security_event(
@@ -1963,7 +1995,8 @@ def transfer_main_role(
             account=chosen,
             actor=former,
             request=request,
-            detail={"from": former.username, "to": chosen.username},
+            detail={"from": former.username, "to": chosen.username}
+            | ({"email_changes_revoked": revoked} if revoked else {}),
         )
         emails.main_role_transferred(former=former, successor=chosen)
     return chosen

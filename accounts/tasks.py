@@ -108,3 +108,8 @@ def clean_expired_captchas():
     from captcha.models import CaptchaStore
 
     CaptchaStore.remove_expired()
+
+
+@shared_task
+def clear_expired_sessions():
+    return services.clear_expired_sessions()

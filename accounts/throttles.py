@@ -28,6 +28,7 @@ LIMITS = {
     "password-change": [("key", "10/h")],
     "email-change": [("key", "5/h")],
     "two-factor": [("key", "20/h")],
+    "two-factor-sign-in": [("key", "30/15m")],
 }
 
 

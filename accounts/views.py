@@ -193,27 +193,29 @@ def login_two_factor(request):
         # This page was opened for another sign-in (another tab has signed in since).
         return _back_to_sign_in(request, _("登入狀態已經改變，請重新輸入帳號與密碼。"))
     form = TwoFactorCodeForm(_posted(request))
-    if request.method == "POST":
-        if address_throttled(request, "sign-in"):
+    # Only a code that is checked is counted, against the pending account: an empty post
+    # costs nothing, and the school's per-address sign-in allowance is the password step's
+    # (this step has no captcha, so anything it counted there could be spent).
+    if request.method == "POST" and form.is_valid():
+        if key_throttled(request, "two-factor-sign-in", str(account.pk)):
             return render_throttled(request)
-        if form.is_valid():
-            result = services.complete_two_factor_sign_in(
-                request=request, account=account, code=form.cleaned_data["code"]
+        result = services.complete_two_factor_sign_in(
+            request=request, account=account, code=form.cleaned_data["code"]
+        )
+        if result.succeeded:
+            return redirect(_next_url(request) or "home")
+        if result.lock.locked:
+            form = SignInForm(initial={"username": account.username})
+            return _sign_in_page(request, form, error=_code_lock_message(result))
+        form.add_error(
+            None,
+            _(
+                "驗證碼錯誤，次數達 3 次即鎖定，目前【%(failures)d】。請輸入驗證器 App "
+                "目前顯示的 6 位數字（每個驗證碼只能用一次），或一組復原碼。"
             )
-            if result.succeeded:
-                return redirect(_next_url(request) or "home")
-            if result.lock.locked:
-                form = SignInForm(initial={"username": account.username})
-                return _sign_in_page(request, form, error=_code_lock_message(result))
-            form.add_error(
-                None,
-                _(
-                    "驗證碼錯誤，次數達 3 次即鎖定，目前【%(failures)d】。請輸入驗證器 App "
-                    "目前顯示的 6 位數字（每個驗證碼只能用一次），或一組復原碼。"
-                )
-                % {"failures": result.lock.failures},
-            )
-            form.data = {}  # an empty box for the next code; the error stays
+            % {"failures": result.lock.failures},
+        )
+        form.data = {}  # an empty box for the next code; the error stays
     # The page's only box; recovery codes have letters, so no digits-only keypad.
     form.fields["code"].widget.attrs.update(autofocus=True, inputmode="text")
     context = {"form": form, "account": account, "next": _next_url(request)}

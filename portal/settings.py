@@ -204,6 +204,8 @@ CELERY_BEAT_SCHEDULE = {
     # The public forms' requests kept while the broker was down (accounts/services.py).
     "sweep-public-requests": {"task": "accounts.tasks.sweep_public_requests", "schedule": 60.0},
     "clean-captchas": {"task": "accounts.tasks.clean_expired_captchas", "schedule": 3600.0},
+    # Expired sessions stay in accounts_session until deleted (Django's clearsessions).
+    "clear-sessions": {"task": "accounts.tasks.clear_expired_sessions", "schedule": 3600.0},
 }
 
 # --- Mail -----------------------------------------------------------------------------

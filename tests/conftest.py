@@ -133,6 +133,23 @@ def hashed_lengths(settings):
     return lambda: list(CountingHasher.lengths)
 
 
+@pytest.fixture
+def policy_runs(monkeypatch) -> list:
+    """The length of each password the policy's guessability rule (zxcvbn, its costliest
+    rule) is run on, from now on."""
+    from accounts.validators import GuessabilityValidator
+
+    runs = []
+    original = GuessabilityValidator.validate
+
+    def counting(self, password, user=None):
+        runs.append(len(password))
+        return original(self, password, user)
+
+    monkeypatch.setattr(GuessabilityValidator, "validate", counting)
+    return runs
+
+
 def sign_in(client, username, password, **extra):
     """Sign in as the person would, phone in hand: the password, then (for an account with
     two-factor) the current code; an account that must bind two-factor binds it. The answer

@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from captcha.conf import settings as captcha_settings
+from captcha.models import CaptchaStore
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.test import Client, TestCase
@@ -238,6 +240,36 @@ def test_a_wrong_captcha_does_not_check_the_code(client, teacher, monkeypatch):
     assert "驗證碼不正確" in page
     assert "驗證碼錯誤或已失效" not in page  # no oracle for the code without a captcha
     assert PasswordResetCode.objects.get().failed_attempts == 0
+
+
+def test_a_wrong_captcha_runs_none_of_the_password_rules_and_keeps_the_code(
+    client, teacher, policy_runs, monkeypatch
+):
+    from tests.test_set_password import captcha_key
+
+    ask(client)
+    _prefix, code = code_in(mail.outbox[-1])
+    monkeypatch.setattr(captcha_settings, "CAPTCHA_TEST_MODE", False)
+    runs = policy_runs
+    long_password = "Aa1!" + "x" * 124  # 128 characters: the longest the rules are run on
+    key = captcha_key(client.get(STEP_2))
+    answer = CaptchaStore.objects.get(hashkey=key).response
+    wrong = "000000" if answer != "000000" else "111111"
+
+    response = reset(client, code, password=long_password, captcha_0=key, captcha_1=wrong)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "驗證碼不正確" in page
+    assert f'value="{code}"' in page  # what was typed comes back (not the password)
+    assert long_password not in page
+    assert runs == []
+    assert PasswordResetCode.objects.get().used_at is None
+    # The control: with the right captcha the same password goes through the rules.
+    key = captcha_key(client.get(STEP_2))
+    answer = CaptchaStore.objects.get(hashkey=key).response
+    reset(client, code, password=long_password, captcha_0=key, captcha_1=answer)
+    assert runs == [128]
 
 
 def test_the_history_rule_applies_to_resets(client, teacher):

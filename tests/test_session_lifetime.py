@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from accounts.models import SecurityEvent
-from tests.conftest import GOOD_PASSWORD, sign_in
+from accounts.models import AccountSession, SecurityEvent
+from tests.conftest import GOOD_PASSWORD, CommittingClient, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +69,25 @@ def test_signing_in_again_starts_a_new_lifetime(client, holder):
         traveller.shift(timedelta(minutes=5))
 
         assert GREETING in client.get("/").content.decode()
+
+
+def test_beat_clears_expired_sessions_and_keeps_the_live_ones(holder, teacher, settings):
+    from accounts import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["clear-sessions"]
+    assert entry["task"] == tasks.clear_expired_sessions.name
+    now = timezone.now()
+    abandoned = CommittingClient()
+    with time_machine.travel(now - timedelta(hours=13), tick=False):
+        sign_in(abandoned, "010300_admin01", GOOD_PASSWORD)  # never signed out
+    with time_machine.travel(now, tick=False):
+        live = CommittingClient()
+        sign_in(live, "010300_teacher01", GOOD_PASSWORD)
+        assert AccountSession.objects.count() == 2
+
+        assert tasks.clear_expired_sessions.delay().get() == 1
+
+        assert list(AccountSession.objects.values_list("account__username", flat=True)) == [
+            "010300_teacher01"
+        ]
+        assert "林志明您好" in live.get("/").content.decode()

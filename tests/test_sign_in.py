@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Account, AccountSession, SecurityEvent
-from tests.conftest import CAPTCHA_OK, GOOD_PASSWORD, sign_in
+from tests.conftest import CAPTCHA_OK, GOOD_PASSWORD, bind_two_factor, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -452,6 +452,56 @@ def test_a_burst_of_parallel_wrong_passwords_gets_only_the_tries_left(client, ho
     assert events.filter(kind="locked_out").count() == 1
     attempts = AccessAttempt.objects.filter(username="010300_admin01").get()
     assert attempts.failures_since_start == 3
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_wrong_passwords_and_wrong_codes_gets_only_the_tries_left(holder):
+    """The password step and the code step of one name share one lock: a mixed burst after
+    two failures gets exactly one more try, whichever step it comes through."""
+    bind_two_factor(holder)
+    wrong = {"username": "010300_admin01", "password": WRONG, **CAPTCHA_OK}
+    right = {**wrong, "password": GOOD_PASSWORD}
+    pending = []  # browsers at the code step (the right password resets the count)
+    for _ in range(5):
+        browser = Client()
+        assert browser.post("/login/", right).url.startswith("/login/two-factor/")
+        pending.append(browser)
+    for _ in range(2):
+        Client().post("/login/", wrong)
+    code = {"code": "000000", "account": "010300_admin01"}
+    posts = [(Client(), "/login/", wrong) for _ in range(5)]
+    posts += [(browser, "/login/two-factor/", code) for browser in pending]
+
+    statuses = post_at_once_from(posts)
+
+    assert statuses == [200] * 10
+    events = SecurityEvent.objects.filter(account=holder)
+    failures = events.filter(kind__in=["sign_in_failed", "two_factor_failed"]).count()
+    assert failures == 3  # 2 before, exactly 1 more
+    assert events.filter(kind="locked_out").count() == 1
+    attempts = AccessAttempt.objects.filter(username="010300_admin01").get()
+    assert attempts.failures_since_start == 3
+
+
+def post_at_once_from(posts: list[tuple]) -> list[int]:
+    """Post each (browser, path, form) from its own thread, all released together."""
+    barrier = threading.Barrier(len(posts))
+    statuses = []
+
+    def run(browser, path, form):
+        try:
+            barrier.wait()
+            statuses.append(browser.post(path, form).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=post) for post in posts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
 
 
 @needs_postgres

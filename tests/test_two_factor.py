@@ -684,6 +684,49 @@ def test_the_password_step_of_a_two_factor_account_is_logged(client, teacher):
     assert not SecurityEvent.objects.filter(kind=Kind.SIGN_IN_SUCCEEDED).exists()
 
 
+def test_empty_code_posts_do_not_spend_the_schools_sign_in_allowance(
+    client, teacher, holder, monkeypatch
+):
+    """The code step has no captcha: empty posts from one pending sign-in used to count
+    against the per-address sign-in limit, so one person could shut a school's NAT address
+    out of /login/."""
+    from accounts import throttles
+
+    monkeypatch.setitem(throttles.LIMITS, "sign-in", [("ip", "3/15m")])
+    with time_machine.travel(MOMENT - timedelta(minutes=5), tick=False):
+        bind_two_factor(teacher)
+    with time_machine.travel(MOMENT, tick=False):
+        password_step(client, teacher.username)
+        for _ in range(10):
+            empty = code_step(client, "")
+            assert empty.status_code == 200
+            assert "請輸入驗證器 App 顯示的 6 位數驗證碼" in empty.content.decode()
+        colleague = CommittingClient()  # the same school's address
+        assert password_step(colleague, holder.username).status_code == 302
+    assert not SecurityEvent.objects.filter(kind=Kind.THROTTLED).exists()
+
+
+def test_code_checks_are_limited_per_pending_account_not_per_address(
+    client, teacher, holder, monkeypatch
+):
+    from accounts import throttles
+
+    monkeypatch.setitem(throttles.LIMITS, "two-factor-sign-in", [("key", "2/15m")])
+    with time_machine.travel(MOMENT - timedelta(minutes=5), tick=False):
+        bind_two_factor(teacher)
+        bind_two_factor(holder)
+    with time_machine.travel(MOMENT, tick=False):
+        password_step(client, teacher.username)
+        assert code_step(client, "000000").status_code == 200
+        assert code_step(client, "111111").status_code == 200
+        assert code_step(client, "222222").status_code == 429
+        # Another account's code step from the same address is not held back.
+        colleague = CommittingClient()
+        password_step(colleague, holder.username)
+        assert code_step(colleague, next_totp_code(holder)).status_code == 302
+    assert SecurityEvent.objects.filter(kind=Kind.TWO_FACTOR_FAILED).count() == 2
+
+
 def test_a_code_step_opened_for_another_sign_in_counts_nothing(teacher, holder):
     with time_machine.travel(MOMENT - timedelta(minutes=5), tick=False):
         teacher_secret = bind_two_factor(teacher)
