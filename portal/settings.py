@@ -181,9 +181,12 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "portal.mail_backends.ConsoleAndFileBackend"
 EMAIL_FILE_PATH = VAR_DIR / "mail"
-# Seconds to wait for the relay: EMAIL_TIMEOUT to connect and for each command,
-# EMAIL_DATA_TIMEOUT for DATA, whose end RFC 5321 (4.5.3.2) lets the relay answer for up to
-# 10 minutes. Giving up sooner makes a slow relay deliver the same mail again.
+# Seconds to wait for the relay: EMAIL_CONNECT_TIMEOUT to open the connection (a relay that
+# does not answer that is down: try again soon), EMAIL_TIMEOUT for each command and the
+# reply to DATA, EMAIL_DATA_TIMEOUT for the answer to the end of DATA, which RFC 5321
+# (4.5.3.2) lets the relay give for up to 10 minutes: giving up sooner makes a slow relay
+# deliver the same mail again.
+EMAIL_CONNECT_TIMEOUT = env_int("EMAIL_CONNECT_TIMEOUT", 10)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 60)
 EMAIL_DATA_TIMEOUT = env_int("EMAIL_DATA_TIMEOUT", 600)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "資料填報整合平臺 <noreply@portal.example.tw>")

@@ -3,6 +3,8 @@ retried with backoff on SMTP and connection errors, recorded when it fails for g
 sent twice, swept when the broker lost it, secrets cleared once sent."""
 
 import re
+import socket
+import threading
 import time
 from datetime import timedelta
 from email.utils import parseaddr
@@ -12,6 +14,7 @@ import time_machine
 from django.conf import settings as settings_module
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.mail import get_connection
 from django.core.management import call_command
 from django.db import OperationalError, transaction
 from django.utils import timezone
@@ -275,6 +278,72 @@ def test_a_relay_that_never_answers_the_end_of_data_gets_the_mail_twice_at_most_
     assert len(sink.messages) == 2
     assert set(sink.message_ids) == {row.message_id}
     assert "/ckverifycode/" not in row.body_text
+
+
+def test_a_relay_silent_after_data_itself_has_not_got_the_mail_and_it_is_retried_plainly(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, settings
+):
+    """The reply to DATA (354) waits EMAIL_TIMEOUT like any command (RFC 5321 4.5.3.2 allows
+    it 2 minutes); only the end of DATA waits EMAIL_DATA_TIMEOUT. Nothing was handed over,
+    so it is an ordinary retry, not a send that may have been delivered."""
+    sink, port = sink_factory(data_reply_after=3)
+    smtp_settings(port)
+    settings.EMAIL_TIMEOUT, settings.EMAIL_DATA_TIMEOUT = 1, 10
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    assert row.status == OutboundEmail.Status.QUEUED
+    assert row.unconfirmed_sends == 0
+    assert "timed out" in row.last_error
+    assert sink.data_seen == []
+
+
+@pytest.fixture
+def unanswered_port():
+    """A port on loopback whose listener never completes a handshake (its backlog is full),
+    as a relay that is down behind a firewall dropping packets."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    yield port
+    for sock in [*fillers, listener]:
+        sock.close()
+
+
+def test_connecting_to_the_relay_waits_the_connect_timeout_and_commands_the_longer_one(
+    smtp_settings, sink_factory, unanswered_port, settings
+):
+    smtp_settings(unanswered_port)
+    settings.EMAIL_CONNECT_TIMEOUT, settings.EMAIL_TIMEOUT = 1, 600
+    outcome = []
+
+    def connect():
+        try:
+            get_connection(fail_silently=False).open()
+        except OSError as error:
+            outcome.append(error)
+
+    attempt = threading.Thread(target=connect, daemon=True)
+    attempt.start()
+    attempt.join(timeout=60)  # far less than the 600 s a command may take
+    assert not attempt.is_alive(), "the connection waited the command timeout"
+    assert isinstance(outcome[0], TimeoutError)
+
+    sink, port = sink_factory()
+    smtp_settings(port)
+    settings.EMAIL_CONNECT_TIMEOUT, settings.EMAIL_TIMEOUT = 1, 600
+    backend = get_connection(fail_silently=False)
+    backend.open()
+    try:
+        assert backend.connection.sock.gettimeout() == 600  # each command: EMAIL_TIMEOUT
+    finally:
+        backend.close()
 
 
 def test_the_lease_outlasts_the_longest_send_the_timeouts_allow(settings):
