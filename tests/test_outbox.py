@@ -2,6 +2,7 @@
 retried with backoff on SMTP and connection errors, recorded when it fails for good, never
 sent twice, swept when the broker lost it, secrets cleared once sent."""
 
+import os
 import re
 import socket
 import threading
@@ -16,7 +17,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.core.management import call_command
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts import services
@@ -513,11 +514,14 @@ def test_a_row_lost_twice_is_failed_with_a_reason_and_helpdesk_can_resend_it(
     assert secret.body_cleared_at is not None
     assert sink.messages == []
 
+    first_message_id = row.message_id
     with django_capture_on_commit_callbacks(execute=True):
         services.resend_outbound_email(outbound_email=row, actor=helpdesk)
     row.refresh_from_db()
     assert row.status == OutboundEmail.Status.SENT
+    # A deliberate resend is a new message: a mailbox that got a lost try must not drop it.
     assert sink.message_ids == [row.message_id]
+    assert row.message_id != first_message_id
 
 
 def test_a_mail_with_a_one_time_code_cannot_be_resent(helpdesk, teacher):
@@ -532,3 +536,153 @@ def test_a_mail_with_a_one_time_code_cannot_be_resent(helpdesk, teacher):
     )
     with pytest.raises(ValidationError, match="無法重寄"):
         services.resend_outbound_email(outbound_email=row, actor=helpdesk)
+
+
+def test_a_failed_mail_resent_by_helpdesk_goes_out_under_a_new_message_id(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, helpdesk
+):
+    smtp_settings(free_port())
+    row = OutboundEmail.objects.create(
+        kind="password_changed", to_address="wang@school.edu.tw", subject="s", body_text="b"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.emails.dispatch(row.pk)
+    failed = run_retries_as_they_fall_due(row)
+    assert failed.status == OutboundEmail.Status.FAILED
+    automatic_tries_id = failed.message_id
+
+    sink, port = sink_factory()
+    smtp_settings(port)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resend_outbound_email(outbound_email=failed, actor=helpdesk)
+    failed.refresh_from_db()
+    assert failed.status == OutboundEmail.Status.SENT
+    assert sink.message_ids == [failed.message_id]
+    assert failed.message_id != automatic_tries_id
+    assert failed.message_id.endswith(f"@{settings_module.EMAIL_MESSAGE_ID_DOMAIN}>")
+
+
+def test_a_bug_composing_a_mail_fails_it_at_once_with_the_reason(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, monkeypatch
+):
+    """A deterministic bug meets every try: the row is failed at once, saying so, rather
+    than left "sending" until the lease and then resent into the same bug."""
+    sink, port = sink_factory()
+    smtp_settings(port)
+
+    def broken_template(row):
+        raise KeyError("platform_name")
+
+    monkeypatch.setattr(services, "_compose", broken_template)
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    assert row.status == OutboundEmail.Status.FAILED
+    assert "無法組成這封信" in row.last_error and "KeyError" in row.last_error
+    assert "/ckverifycode/" not in row.body_text
+    with time_machine.travel(timezone.now() + timedelta(days=1), tick=False):
+        services.sweep_outbox()
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.FAILED
+    assert sink.data_seen == []
+
+
+# --- Threads on PostgreSQL: workers and sweeps at the same time ---------------------------
+
+needs_postgresql = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="DATABASE_URL is not PostgreSQL: these threads need connections that see each "
+    "other's commits (the SQLite test database is one in-memory connection)",
+)
+
+
+def in_a_thread(work, results, name):
+    def run():
+        try:
+            results[name] = work()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_for(condition, what):
+    for _ in range(600):
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_outlived_its_lease_records_nothing_over_the_next_workers_send(
+    smtp_settings, sink_factory, settings, caplog
+):
+    """Without a hard time limit (eager mode with EMAIL_URL, a solo or threads pool, clocks
+    apart) a send can outlive the lease: the sweep hands the row to a second worker. The
+    first worker's late answer (here a 451, which would requeue it) must not touch the row
+    the second one holds, or a third copy would follow."""
+    first_answer, second_answer = threading.Event(), threading.Event()
+    sink, port = sink_factory(
+        answers=[("451 4.3.0 Try again later", first_answer), ("250 OK", second_answer)]
+    )
+    smtp_settings(port)
+    row = OutboundEmail.objects.create(
+        kind="password_changed", to_address="wang@school.edu.tw", subject="s", body_text="b"
+    )
+    results = {}
+    first = in_a_thread(
+        lambda: services.deliver_outbound_email(outbound_email_id=row.pk), results, "first"
+    )
+    wait_for(lambda: len(sink.data_seen) == 1, "the first worker's message at the relay")
+    settings.OUTBOX_SENDING_LEASE = 0  # the first worker has now outlived its lease
+    sweep = in_a_thread(services.sweep_outbox, results, "sweep")  # the second worker sends
+    wait_for(lambda: len(sink.data_seen) == 2, "the second worker's message at the relay")
+
+    first_answer.set()
+    first.join(timeout=30)
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENDING  # still the second worker's
+    assert results["first"].status == services.CLAIM_LOST
+    assert "is not recorded" in caplog.text
+
+    second_answer.set()
+    sweep.join(timeout=30)
+    assert results["sweep"]["resent"] == 1
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+    assert row.attempts == 2
+    assert [message_id(envelope) for envelope in sink.data_seen] == [row.message_id] * 2
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_dispatch_each_lost_row_exactly_once(
+    smtp_settings, sink_factory, monkeypatch
+):
+    sink, port = sink_factory()
+    smtp_settings(port)
+    rows = [lost_mid_send(to_address=f"t{n}@school.edu.tw") for n in range(20)]
+    dispatch, dispatched = services.emails.dispatch, []
+
+    def counted(pk):
+        dispatched.append(pk)
+        dispatch(pk)
+
+    monkeypatch.setattr(services.emails, "dispatch", counted)
+    both_ready = threading.Barrier(2)
+
+    def sweep():
+        both_ready.wait(timeout=30)
+        return services.sweep_outbox()
+
+    results = {}
+    sweeps = [in_a_thread(sweep, results, name) for name in ("one", "two")]
+    for thread in sweeps:
+        thread.join(timeout=120)
+    assert sorted(dispatched) == sorted(row.pk for row in rows)
+    assert results["one"]["resent"] + results["two"]["resent"] == 20
+    assert sorted(sink.message_ids) == sorted(row.message_id for row in rows)
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) == {"sent"}
