@@ -202,9 +202,24 @@ if not EMAIL_MESSAGE_ID_DOMAIN:
         "DEFAULT_FROM_EMAIL has no domain: set EMAIL_MESSAGE_ID_DOMAIN (e.g. portal.example.tw)."
     )
 # A row stays "sending" while a worker sends it. One still sending after this many seconds
-# lost its worker (killed, or its database went away): the sweep sends it once more. It must
-# outlast the longest send the timeouts allow (a test holds this).
+# lost its worker (killed, or its database went away): the sweep sends it once more. No sum
+# of timeouts bounds a send (each wait restarts with every byte a slow relay feeds): the
+# send task's time limits do, 60 s (hard) and 90 s (soft) before the lease (prefork pool).
 OUTBOX_SENDING_LEASE = env_int("OUTBOX_SENDING_LEASE", EMAIL_DATA_TIMEOUT + 10 * EMAIL_TIMEOUT)
+OUTBOX_SEND_TIME_LIMIT = max(OUTBOX_SENDING_LEASE - 60, 2)
+OUTBOX_SEND_SOFT_TIME_LIMIT = max(OUTBOX_SEND_TIME_LIMIT - 30, 1)
+# A retried send waits in its worker, unacknowledged, for its delay, then runs up to its time
+# limit: Redis hands it to a second worker if that outlasts the visibility timeout.
+if (
+    max(OUTBOX_RETRY_DELAYS) + OUTBOX_SEND_TIME_LIMIT
+    >= CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+):
+    raise ImproperlyConfigured(
+        f"OUTBOX_SENDING_LEASE={OUTBOX_SENDING_LEASE} is too long: the longest retry delay "
+        f"({max(OUTBOX_RETRY_DELAYS)} s) plus the send's time limit ({OUTBOX_SEND_TIME_LIMIT} s,"
+        " the lease less 60) must stay under the broker's visibility timeout "
+        f"({CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout']} s)."
+    )
 
 # --- Accounts, passwords, sign-in -----------------------------------------------------
 AUTH_USER_MODEL = "accounts.Account"
