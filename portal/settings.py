@@ -194,12 +194,15 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Every outbox row gets one Message-ID, kept on the row and sent on every try, so a relay or
 # mailbox can drop a repeat. Its right-hand side is the platform's mail domain, never the
 # container's host name.
+_from_address = parseaddr(DEFAULT_FROM_EMAIL)[1]
 EMAIL_MESSAGE_ID_DOMAIN = env_str(
-    "EMAIL_MESSAGE_ID_DOMAIN", parseaddr(DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
+    "EMAIL_MESSAGE_ID_DOMAIN", _from_address.rpartition("@")[2] if "@" in _from_address else ""
 )
-if not EMAIL_MESSAGE_ID_DOMAIN:
+if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?", EMAIL_MESSAGE_ID_DOMAIN):
     raise ImproperlyConfigured(
-        "DEFAULT_FROM_EMAIL has no domain: set EMAIL_MESSAGE_ID_DOMAIN (e.g. portal.example.tw)."
+        f"DEFAULT_FROM_EMAIL={DEFAULT_FROM_EMAIL!r} gives no mail domain for the Message-ID "
+        f"(got {EMAIL_MESSAGE_ID_DOMAIN!r}): give it an address with @, or set "
+        "EMAIL_MESSAGE_ID_DOMAIN (e.g. portal.example.tw)."
     )
 # A row stays "sending" while a worker sends it. One still sending after this many seconds
 # lost its worker (killed, or its database went away): the sweep sends it once more. No sum
