@@ -17,7 +17,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.core.management import call_command
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts import services
@@ -244,7 +244,21 @@ def test_every_try_of_a_mail_carries_the_rows_one_message_id_on_the_platforms_do
     assert {message_id(envelope) for envelope in sink.data_seen} == {row.message_id}
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
     assert row.message_id.endswith(f"@{domain}>")
-    assert OutboundEmail.objects.filter(message_id=row.message_id).count() == 1
+
+
+def test_no_two_outbox_rows_share_a_message_id(school, django_capture_on_commit_callbacks):
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OutboundEmail.objects.create(
+            kind="x", to_address="a@b.tw", subject="s", body_text="b", message_id=row.message_id
+        )
+    # Rows sent before Message-IDs were kept have none; any number of them may exist.
+    for _ in range(2):
+        OutboundEmail.objects.create(
+            kind="x", to_address="a@b.tw", subject="s", body_text="b", message_id=""
+        )
+    assert OutboundEmail.objects.filter(message_id="").count() == 2
 
 
 def test_a_relay_slow_to_answer_the_end_of_data_gets_the_mail_once(
