@@ -605,6 +605,37 @@ def test_a_bug_composing_a_mail_fails_it_at_once_with_the_reason(
     assert sink.data_seen == []
 
 
+@pytest.mark.parametrize(
+    "late_outcome",
+    [
+        lambda row: services._retry_later(row, last_error="451 4.3.0 Try again later"),
+        lambda row: services._after_unconfirmed_send(row, "TimeoutError: timed out"),
+        lambda row: services._finish(row, status=OutboundEmail.Status.FAILED, last_error="x"),
+    ],
+    ids=["retry-later", "unconfirmed", "failed"],
+)
+def test_a_late_workers_outcome_is_not_recorded_over_the_row_the_sweep_gave_away(
+    late_outcome, smtp_settings, sink_factory, caplog
+):
+    """The states of the PostgreSQL thread test below, driven one after the other: the
+    worker's claim was counted lost, the sweep's resend went out, then the late worker
+    ends. Its outcome would requeue (a third copy) or fail a row that was sent."""
+    sink, port = sink_factory()
+    smtp_settings(port)
+    row = lost_mid_send()
+    as_the_late_worker_saw_it = OutboundEmail.objects.get(pk=row.pk)
+    services.sweep_outbox()
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+
+    late_outcome(as_the_late_worker_saw_it)
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+    assert row.unconfirmed_sends == 1
+    assert "is not recorded" in caplog.text
+    assert len(sink.messages) == 1
+
+
 # --- Threads on PostgreSQL: workers and sweeps at the same time ---------------------------
 
 needs_postgresql = pytest.mark.skipif(
