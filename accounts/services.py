@@ -844,7 +844,8 @@ def deliver_outbound_email(*, outbound_email_id: int) -> Delivery:
         reason = f"{type(error).__name__}: {error}"
         if not composed:
             reason = f"{COMPOSE_FAILED} {reason}"
-        _finish(row, status=OutboundEmail.Status.FAILED, last_error=reason[:2000])
+        if not _finish(row, status=OutboundEmail.Status.FAILED, last_error=reason[:2000]):
+            return Delivery(status=CLAIM_LOST)
         return Delivery(status=OutboundEmail.Status.FAILED)
     if not _finish(row, status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error=""):
         return Delivery(status=CLAIM_LOST)
