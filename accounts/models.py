@@ -299,6 +299,15 @@ class OutboundEmail(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
             models.Index(fields=["account", "-created_at"], name="outbox_account_recent"),
         ]
+        constraints = [
+            # One row, one Message-ID: a mailbox dropping repeats by Message-ID must never
+            # drop a different mail. Rows sent before Message-IDs were kept have none.
+            models.UniqueConstraint(
+                fields=["message_id"],
+                condition=~models.Q(message_id=""),
+                name="outbox_one_row_per_message_id",
+            ),
+        ]
         permissions = [("resend_outboundemail", _("可重寄信件"))]
 
     def __str__(self):

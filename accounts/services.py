@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from axes.utils import reset as axes_reset
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth import authenticate, login, update_session_auth_hash
 from django.contrib.auth.password_validation import get_default_password_validators
@@ -49,6 +50,7 @@ from accounts.models import (
     TwoFactorDevice,
     hash_secret,
     local_part_validator,
+    new_message_id,
     normalize_login_name,
 )
 from accounts.sessions import SessionStore, end_sessions
@@ -702,6 +704,9 @@ UNCONFIRMED_TWICE = gettext_lazy(
 LOST_ONCE = gettext_lazy(
     "寄送中斷（工作程序停止或資料庫中斷），無法確認是否寄出；以同一信件識別碼自動重寄一次。"
 )
+COMPOSE_FAILED = gettext_lazy("程式無法組成這封信，未寄出，也不會自動重寄；請通知系統管理員。")
+# What deliver_outbound_email says when its claim on the row no longer stood at the end.
+CLAIM_LOST = "claim_lost"
 # Enhanced status codes (RFC 3463) that speak of the recipient: its address (5.1.x, save
 # 5.1.7 and 5.1.8, which are the sender's) or its mailbox (5.2.x).
 ENHANCED_STATUS = re.compile(rb"\s*5\.(\d{1,3})\.(\d{1,3})(?!\d)")
@@ -752,8 +757,27 @@ def _final(row: OutboundEmail, **fields) -> dict:
     return fields
 
 
-def _finish(row: OutboundEmail, **fields) -> None:
-    OutboundEmail.objects.filter(pk=row.pk).update(**_final(row, **fields))
+def _close(row: OutboundEmail, **fields) -> bool:
+    """Record a worker's outcome, only while its claim stands: the row still "sending" under
+    the claimed_at it set. A worker that outlived the lease (no hard time limit: eager mode,
+    a solo or threads pool, clock skew) finds the sweep gave the row to another and records
+    nothing over it."""
+    if OutboundEmail.objects.filter(
+        pk=row.pk, status=OutboundEmail.Status.SENDING, claimed_at=row.claimed_at
+    ).update(**fields):
+        return True
+    logger.warning(
+        "outbox %s: the claim of %s no longer stands (the sweep counted this worker as lost); "
+        "its outcome (%s) is not recorded",
+        row.pk,
+        row.claimed_at.isoformat(),
+        fields.get("status"),
+    )
+    return False
+
+
+def _finish(row: OutboundEmail, **fields) -> bool:
+    return _close(row, **_final(row, **fields))
 
 
 def _compose(row: OutboundEmail) -> EmailMultiAlternatives:
@@ -774,10 +798,11 @@ def _compose(row: OutboundEmail) -> EmailMultiAlternatives:
 def deliver_outbound_email(*, outbound_email_id: int) -> Delivery:
     """Send one outbox row; it reaches the relay at most twice, always under its Message-ID.
 
-    The row is claimed with a conditional UPDATE (queued and due → sending), so two
-    workers, a retry and the sweep can never both send it. Until the row is finished it
-    stays "sending": if this process dies or loses its database meanwhile, the sweep sends
-    it once more after the lease (sweep_outbox). Errors before the relay took the message
+    The row is claimed with a conditional UPDATE (queued and due → sending, claimed_at
+    set), so two workers, a retry and the sweep can never both send it, and the outcome is
+    recorded only while that claim stands (_close). Until the row is finished it stays
+    "sending": if this process dies or loses its database meanwhile, the sweep sends it once
+    more after the lease (sweep_outbox). Errors before the relay took the message
     put it back in the queue with a delay (retry_delays()); after the last try, or at once
     when the relay refuses the recipient, it is marked failed with the reason. A message the
     relay took without answering may have been delivered: it is tried once more at most.
@@ -791,39 +816,55 @@ def deliver_outbound_email(*, outbound_email_id: int) -> Delivery:
     if not claimed:
         return Delivery(status="skipped")
     row = OutboundEmail.objects.get(pk=outbound_email_id)
-    message = _compose(row)
+    composed = False
     try:
+        message = _compose(row)
+        composed = True
         message.send()
-    except DeliveryUnconfirmed as error:
+    except DatabaseError:
+        # The database went away after the claim: the row stays "sending" and the sweep
+        # sends it once more after the lease.
+        raise
+    except (DeliveryUnconfirmed, SoftTimeLimitExceeded) as error:
+        # The relay may hold the message (unanswered end of DATA; the task's soft time
+        # limit, which can fall anywhere in the dialogue).
         return _after_unconfirmed_send(row, f"{type(error).__name__}: {error}"[:2000])
     except (smtplib.SMTPException, OSError) as error:
         reason = f"{type(error).__name__}: {error}"[:2000]
         if row.attempts > len(retry_delays()) or _is_permanent(error):
-            _finish(row, status=OutboundEmail.Status.FAILED, last_error=reason)
+            if not _finish(row, status=OutboundEmail.Status.FAILED, last_error=reason):
+                return Delivery(status=CLAIM_LOST)
             logger.warning(
                 "outbox %s failed for good after %s tries: %s", row.pk, row.attempts, reason
             )
             return Delivery(status=OutboundEmail.Status.FAILED)
         return _retry_later(row, last_error=reason)
     except Exception as error:
-        # A bug, not a network problem: never leave the row claimed, never send it again.
-        _finish(
-            row,
-            status=OutboundEmail.Status.FAILED,
-            last_error=f"{type(error).__name__}: {error}"[:2000],
+        # A bug, not a network problem: it would meet every try. Fail the row at once with
+        # the reason, never leave it claimed, never send it again.
+        logger.exception(
+            "outbox %s: a bug while %s", row.pk, "sending" if composed else "composing"
         )
-        raise
-    _finish(row, status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error="")
+        reason = f"{type(error).__name__}: {error}"
+        if not composed:
+            reason = f"{COMPOSE_FAILED} {reason}"
+        if not _finish(row, status=OutboundEmail.Status.FAILED, last_error=reason[:2000]):
+            return Delivery(status=CLAIM_LOST)
+        return Delivery(status=OutboundEmail.Status.FAILED)
+    if not _finish(row, status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error=""):
+        return Delivery(status=CLAIM_LOST)
     return Delivery(status=OutboundEmail.Status.SENT)
 
 
 def _retry_later(row: OutboundEmail, **fields) -> Delivery:
     delay = retry_delays()[row.attempts - 1]
-    OutboundEmail.objects.filter(pk=row.pk).update(
+    if not _close(
+        row,
         status=OutboundEmail.Status.QUEUED,
         next_attempt_at=timezone.now() + timedelta(seconds=delay),
         **fields,
-    )
+    ):
+        return Delivery(status=CLAIM_LOST)  # no retry: the row is another worker's now
     return Delivery(status=OutboundEmail.Status.QUEUED, retry_in=delay)
 
 
@@ -831,12 +872,13 @@ def _after_unconfirmed_send(row: OutboundEmail, reason: str) -> Delivery:
     """The relay holds the message but never said so. Once, try again (same Message-ID, so
     a repeat can be recognised); a second time, or after the last try, stop and say why."""
     if row.unconfirmed_sends or row.attempts > len(retry_delays()):
-        _finish(
+        if not _finish(
             row,
             status=OutboundEmail.Status.FAILED,
             unconfirmed_sends=F("unconfirmed_sends") + 1,
             last_error=f"{UNCONFIRMED_TWICE} {reason}"[:2000],
-        )
+        ):
+            return Delivery(status=CLAIM_LOST)
         logger.warning("outbox %s: no confirmation from the relay, given up: %s", row.pk, reason)
         return Delivery(status=OutboundEmail.Status.FAILED)
     return _retry_later(row, unconfirmed_sends=F("unconfirmed_sends") + 1, last_error=reason)
@@ -923,11 +965,22 @@ def resend_outbound_email(*, outbound_email: OutboundEmail, actor, request=None)
                 account=account, link=issue_set_password_link(account=account)
             )
         elif outbound_email.status == OutboundEmail.Status.FAILED:
+            # A deliberate resend is a new message: under the old Message-ID a mailbox that
+            # got the first try would drop it as a repeat. (The automatic resends keep it.)
             row = outbound_email
             row.status = OutboundEmail.Status.QUEUED
             row.attempts = row.unconfirmed_sends = 0
             row.next_attempt_at = timezone.now()
-            row.save(update_fields=["status", "attempts", "unconfirmed_sends", "next_attempt_at"])
+            row.message_id = new_message_id()
+            row.save(
+                update_fields=[
+                    "status",
+                    "attempts",
+                    "unconfirmed_sends",
+                    "next_attempt_at",
+                    "message_id",
+                ]
+            )
             transaction.on_commit(lambda: emails.dispatch(row.pk))
         else:
             row = OutboundEmail.objects.create(

@@ -9,13 +9,19 @@ from accounts import services
 logger = logging.getLogger(__name__)
 
 
-# The hard time limit ends a send that outlasts the outbox's lease (a relay feeding answers
-# a byte at a time) before the sweep counts its worker as lost and sends the row again.
+# The time limits end a send before the outbox's lease runs out (a relay feeding answers a
+# byte at a time), so the sweep never counts a live worker as lost: the soft one first (the
+# row is recorded as a send that may have gone out), the hard one 30 s later. Celery
+# enforces both only in the prefork pool, the worker's default and what is deployed; in
+# eager mode, a solo or threads pool, or with the clocks apart, a send can outlive the lease.
+# The sweep then hands the row to another worker (the mail may go out twice, under one
+# Message-ID) and the late worker's outcome is not recorded over it (services._close).
 @shared_task(
     bind=True,
     max_retries=None,
     acks_late=True,
-    time_limit=max(settings.OUTBOX_SENDING_LEASE - 60, 1),
+    soft_time_limit=settings.OUTBOX_SEND_SOFT_TIME_LIMIT,
+    time_limit=settings.OUTBOX_SEND_TIME_LIMIT,
 )
 def send_outbound_email(self, outbound_email_id):
     delivery = services.deliver_outbound_email(outbound_email_id=outbound_email_id)

@@ -1,12 +1,13 @@
 """Mail backends.
 
-``SMTPBackend`` is what ``EMAIL_URL`` selects: Django's SMTP backend with a timeout fit for
-the end of DATA, and a clear word when a message may have been delivered without the relay
-saying so. ``ConsoleAndFileBackend`` is the embedded default's: it prints each message and
-keeps it as an .eml file, so a newcomer without an SMTP server can open var/mail/*.eml (or
-read the console) and follow the set-password link in it.
+``SMTPBackend`` is what ``EMAIL_URL`` selects: Django's SMTP backend with a short timeout
+to connect, one fit for the end of DATA, and a clear word when a message may have been
+delivered without the relay saying so. ``ConsoleAndFileBackend`` is the embedded default's:
+it prints each message and keeps it as an .eml file, so a newcomer without an SMTP server
+can open var/mail/*.eml (or read the console) and follow the set-password link in it.
 """
 
+import functools
 import smtplib
 from pathlib import Path
 
@@ -23,17 +24,32 @@ class DeliveryUnconfirmed(smtplib.SMTPException):
 
 
 class _PatientDataMixin:
-    """RFC 5321 4.5.3.2 gives the end of DATA up to 10 minutes (the relay may be scanning the
-    message); every other command keeps the short ``timeout``. A message whose final dot was
-    sent but never answered raises DeliveryUnconfirmed instead of a plain network error."""
+    """Three waits, each fit for its step. Opening the TCP connection waits
+    ``connect_timeout``: a relay that does not answer the handshake is down, and a short
+    wait lets the retry come sooner. Every command, the reply to DATA itself (354; RFC 5321
+    4.5.3.2 allows 2 minutes for it) included, waits ``timeout``. Only once the message with
+    its final dot has gone out does the wait become ``data_timeout``: RFC 5321 gives the
+    end of DATA up to 10 minutes (the relay may be scanning the message). A message whose
+    final dot was sent but never answered raises DeliveryUnconfirmed instead of a plain
+    network error."""
 
+    connect_timeout = None
     data_timeout = None
     _message_handed_over = False
 
+    def __init__(self, *args, connect_timeout=None, data_timeout=None, **kwargs):
+        # Set before smtplib connects (in its __init__, when given a host).
+        self.connect_timeout = connect_timeout
+        self.data_timeout = data_timeout
+        super().__init__(*args, **kwargs)
+
+    def _get_socket(self, host, port, timeout):
+        sock = super()._get_socket(host, port, self.connect_timeout or timeout)
+        sock.settimeout(timeout)
+        return sock
+
     def data(self, msg):
         self._message_handed_over = False
-        if self.sock is not None and self.data_timeout is not None:
-            self.sock.settimeout(self.data_timeout)
         try:
             return super().data(msg)
         except smtplib.SMTPResponseException:
@@ -52,9 +68,12 @@ class _PatientDataMixin:
     def send(self, s):
         super().send(s)
         # Commands go out as str; only data() sends the message itself, as bytes, final
-        # dot included. Once that returned, the relay holds the whole message.
+        # dot included. Once that returned, the relay holds the whole message, and the wait
+        # for its answer is the end of DATA's.
         if isinstance(s, bytes | bytearray):
             self._message_handed_over = True
+            if self.sock is not None and self.data_timeout is not None:
+                self.sock.settimeout(self.data_timeout)
 
 
 class _SMTP(_PatientDataMixin, smtplib.SMTP):
@@ -66,23 +85,22 @@ class _SMTPOverSSL(_PatientDataMixin, smtplib.SMTP_SSL):
 
 
 class SMTPBackend(DjangoSMTPBackend):
-    """EMAIL_TIMEOUT for connecting and each command, EMAIL_DATA_TIMEOUT for DATA."""
+    """EMAIL_CONNECT_TIMEOUT to open the connection, EMAIL_TIMEOUT for each command,
+    EMAIL_DATA_TIMEOUT for the answer to the end of DATA."""
 
-    def __init__(self, *args, data_timeout=None, **kwargs):
+    def __init__(self, *args, connect_timeout=None, data_timeout=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.connect_timeout = (
+            settings.EMAIL_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
+        )
         self.data_timeout = settings.EMAIL_DATA_TIMEOUT if data_timeout is None else data_timeout
 
     @property
     def connection_class(self):
         base = _SMTPOverSSL if self.use_ssl else _SMTP
-        data_timeout = self.data_timeout
-
-        def connect(*args, **kwargs):
-            connection = base(*args, **kwargs)
-            connection.data_timeout = data_timeout
-            return connection
-
-        return connect
+        return functools.partial(
+            base, connect_timeout=self.connect_timeout, data_timeout=self.data_timeout
+        )
 
     def open(self):
         try:

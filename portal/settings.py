@@ -215,9 +215,12 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "portal.mail_backends.ConsoleAndFileBackend"
 EMAIL_FILE_PATH = VAR_DIR / "mail"
-# Seconds to wait for the relay: EMAIL_TIMEOUT to connect and for each command,
-# EMAIL_DATA_TIMEOUT for DATA, whose end RFC 5321 (4.5.3.2) lets the relay answer for up to
-# 10 minutes. Giving up sooner makes a slow relay deliver the same mail again.
+# Seconds to wait for the relay: EMAIL_CONNECT_TIMEOUT to open the connection (a relay that
+# does not answer that is down: try again soon), EMAIL_TIMEOUT for each command and the
+# reply to DATA, EMAIL_DATA_TIMEOUT for the answer to the end of DATA, which RFC 5321
+# (4.5.3.2) lets the relay give for up to 10 minutes: giving up sooner makes a slow relay
+# deliver the same mail again.
+EMAIL_CONNECT_TIMEOUT = env_int("EMAIL_CONNECT_TIMEOUT", 10)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 60)
 EMAIL_DATA_TIMEOUT = env_int("EMAIL_DATA_TIMEOUT", 600)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "資料填報整合平臺 <noreply@portal.example.tw>")
@@ -225,17 +228,35 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Every outbox row gets one Message-ID, kept on the row and sent on every try, so a relay or
 # mailbox can drop a repeat. Its right-hand side is the platform's mail domain, never the
 # container's host name.
+_from_address = parseaddr(DEFAULT_FROM_EMAIL)[1]
 EMAIL_MESSAGE_ID_DOMAIN = env_str(
-    "EMAIL_MESSAGE_ID_DOMAIN", parseaddr(DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
+    "EMAIL_MESSAGE_ID_DOMAIN", _from_address.rpartition("@")[2] if "@" in _from_address else ""
 )
-if not EMAIL_MESSAGE_ID_DOMAIN:
+if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?", EMAIL_MESSAGE_ID_DOMAIN):
     raise ImproperlyConfigured(
-        "DEFAULT_FROM_EMAIL has no domain: set EMAIL_MESSAGE_ID_DOMAIN (e.g. portal.example.tw)."
+        f"DEFAULT_FROM_EMAIL={DEFAULT_FROM_EMAIL!r} gives no mail domain for the Message-ID "
+        f"(got {EMAIL_MESSAGE_ID_DOMAIN!r}): give it an address with @, or set "
+        "EMAIL_MESSAGE_ID_DOMAIN (e.g. portal.example.tw)."
     )
 # A row stays "sending" while a worker sends it. One still sending after this many seconds
-# lost its worker (killed, or its database went away): the sweep sends it once more. It must
-# outlast the longest send the timeouts allow (a test holds this).
+# lost its worker (killed, or its database went away): the sweep sends it once more. No sum
+# of timeouts bounds a send (each wait restarts with every byte a slow relay feeds): the
+# send task's time limits do, 60 s (hard) and 90 s (soft) before the lease (prefork pool).
 OUTBOX_SENDING_LEASE = env_int("OUTBOX_SENDING_LEASE", EMAIL_DATA_TIMEOUT + 10 * EMAIL_TIMEOUT)
+OUTBOX_SEND_TIME_LIMIT = max(OUTBOX_SENDING_LEASE - 60, 2)
+OUTBOX_SEND_SOFT_TIME_LIMIT = max(OUTBOX_SEND_TIME_LIMIT - 30, 1)
+# A retried send waits in its worker, unacknowledged, for its delay, then runs up to its time
+# limit: Redis hands it to a second worker if that outlasts the visibility timeout.
+if (
+    max(OUTBOX_RETRY_DELAYS) + OUTBOX_SEND_TIME_LIMIT
+    >= CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+):
+    raise ImproperlyConfigured(
+        f"OUTBOX_SENDING_LEASE={OUTBOX_SENDING_LEASE} is too long: the longest retry delay "
+        f"({max(OUTBOX_RETRY_DELAYS)} s) plus the send's time limit ({OUTBOX_SEND_TIME_LIMIT} s,"
+        " the lease less 60) must stay under the broker's visibility timeout "
+        f"({CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout']} s)."
+    )
 
 # --- Accounts, passwords, sign-in -----------------------------------------------------
 AUTH_USER_MODEL = "accounts.Account"

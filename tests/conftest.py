@@ -18,6 +18,7 @@ import threading
 import pyotp
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from captcha.conf import settings as captcha_settings
 from django.contrib.auth.models import AnonymousUser, Group
 from django.core import mail
@@ -318,7 +319,9 @@ class Sink:
     seconds late (the first ``answer_late_first`` messages; all when None). A message whose
     end of DATA came in is in ``messages`` even when the client stopped waiting for the
     answer: a relay holds it by then. ``data_seen`` has every message that reached the end
-    of DATA, refused or not."""
+    of DATA, refused or not. ``data_reply_after`` delays the 354 reply to DATA itself.
+    ``answers`` scripts the end of DATA message by message: each (reply, event) is given
+    once the event is set (tests use it to order two workers' sends)."""
 
     def __init__(
         self,
@@ -327,6 +330,8 @@ class Sink:
         at="DATA",
         answer_after=0.0,
         answer_late_first=None,
+        data_reply_after=0.0,
+        answers=(),
     ):
         assert at in {"AUTH", "MAIL", "RCPT", "DATA"}
         self.refuse_first = refuse_first
@@ -334,6 +339,8 @@ class Sink:
         self.at = at
         self.answer_after = answer_after
         self.answer_late_first = answer_late_first
+        self.data_reply_after = data_reply_after
+        self.answers = list(answers)
         self.tries = 0
         self.messages = []
         self.data_seen = []
@@ -371,6 +378,13 @@ class Sink:
 
     async def handle_DATA(self, server, session, envelope):
         self.data_seen.append(envelope)
+        if self.answers:
+            reply, release = self.answers.pop(0)
+            self.end_of_data.set()
+            await asyncio.to_thread(release.wait, 60)
+            if reply.startswith("250"):
+                self.messages.append(envelope)
+            return reply
         if self._refuses("DATA", session):
             return self.code
         self.messages.append(envelope)
@@ -401,6 +415,20 @@ def smtp_settings(settings):
     return use
 
 
+class SlowDataSMTP(SMTP):
+    """aiosmtpd's server, answering DATA itself (354) after the sink's data_reply_after."""
+
+    async def smtp_DATA(self, arg):
+        if self.event_handler.data_reply_after:
+            await asyncio.sleep(self.event_handler.data_reply_after)
+        return await super().smtp_DATA(arg)
+
+
+class SinkController(Controller):
+    def factory(self):
+        return SlowDataSMTP(self.handler, **self.SMTP_kwargs)
+
+
 @pytest.fixture
 def sink_factory():
     controllers = []
@@ -408,7 +436,7 @@ def sink_factory():
     def start(**kwargs):
         sink = Sink(**kwargs)
         # AUTH offered without TLS, as on loopback: a test that sets a user name logs in.
-        controller = Controller(
+        controller = SinkController(
             sink, hostname="127.0.0.1", port=free_port(), auth_require_tls=False
         )
         controller.start()

@@ -2,9 +2,12 @@
 retried with backoff on SMTP and connection errors, recorded when it fails for good, never
 sent twice, swept when the broker lost it, secrets cleared once sent."""
 
+import os
 import re
+import smtplib
 import socket
 import threading
+import time
 from datetime import timedelta
 from email.utils import parseaddr
 
@@ -13,8 +16,9 @@ import time_machine
 from django.conf import settings as settings_module
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.mail import get_connection
 from django.core.management import call_command
-from django.db import OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts import services
@@ -242,7 +246,21 @@ def test_every_try_of_a_mail_carries_the_rows_one_message_id_on_the_platforms_do
     assert {message_id(envelope) for envelope in sink.data_seen} == {row.message_id}
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
     assert row.message_id.endswith(f"@{domain}>")
-    assert OutboundEmail.objects.filter(message_id=row.message_id).count() == 1
+
+
+def test_no_two_outbox_rows_share_a_message_id(school, django_capture_on_commit_callbacks):
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OutboundEmail.objects.create(
+            kind="x", to_address="a@b.tw", subject="s", body_text="b", message_id=row.message_id
+        )
+    # Rows sent before Message-IDs were kept have none; any number of them may exist.
+    for _ in range(2):
+        OutboundEmail.objects.create(
+            kind="x", to_address="a@b.tw", subject="s", body_text="b", message_id=""
+        )
+    assert OutboundEmail.objects.filter(message_id="").count() == 2
 
 
 def test_a_relay_slow_to_answer_the_end_of_data_gets_the_mail_once(
@@ -279,13 +297,85 @@ def test_a_relay_that_never_answers_the_end_of_data_gets_the_mail_twice_at_most_
     assert "/ckverifycode/" not in row.body_text
 
 
-def test_the_lease_outlasts_the_longest_send_the_timeouts_allow(settings):
+def test_a_relay_silent_after_data_itself_has_not_got_the_mail_and_it_is_retried_plainly(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, settings
+):
+    """The reply to DATA (354) waits EMAIL_TIMEOUT like any command (RFC 5321 4.5.3.2 allows
+    it 2 minutes); only the end of DATA waits EMAIL_DATA_TIMEOUT. Nothing was handed over,
+    so it is an ordinary retry, not a send that may have been delivered."""
+    sink, port = sink_factory(data_reply_after=3)
+    smtp_settings(port)
+    settings.EMAIL_TIMEOUT, settings.EMAIL_DATA_TIMEOUT = 1, 10
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    assert row.status == OutboundEmail.Status.QUEUED
+    assert row.unconfirmed_sends == 0
+    assert "timed out" in row.last_error
+    assert sink.data_seen == []
+
+
+@pytest.fixture
+def unanswered_port():
+    """A port on loopback whose listener never completes a handshake (its backlog is full),
+    as a relay that is down behind a firewall dropping packets."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    yield port
+    for sock in [*fillers, listener]:
+        sock.close()
+
+
+def test_connecting_to_the_relay_waits_the_connect_timeout_and_commands_the_longer_one(
+    smtp_settings, sink_factory, unanswered_port, settings, monkeypatch
+):
+    """A relay that drops the handshake is given EMAIL_CONNECT_TIMEOUT, not the command
+    timeout: the wait the socket is given is what is checked, not how long it took."""
+    smtp_settings(unanswered_port)
+    settings.EMAIL_CONNECT_TIMEOUT, settings.EMAIL_TIMEOUT = 1, 600
+    waits = []
+    create_connection = socket.create_connection
+
+    def recording(address, timeout=None, *args, **kwargs):
+        waits.append(timeout)
+        return create_connection(address, timeout, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.socket, "create_connection", recording)
+    with pytest.raises(TimeoutError):
+        get_connection(fail_silently=False).open()
+    assert waits == [1]  # the handshake: EMAIL_CONNECT_TIMEOUT
+
+    sink, port = sink_factory()
+    smtp_settings(port)
+    settings.EMAIL_CONNECT_TIMEOUT, settings.EMAIL_TIMEOUT = 1, 600
+    backend = get_connection(fail_silently=False)
+    backend.open()
+    try:
+        assert waits[-1] == 1
+        assert backend.connection.sock.gettimeout() == 600  # each command: EMAIL_TIMEOUT
+    finally:
+        backend.close()
+
+
+def test_the_send_tasks_time_limits_end_a_send_before_the_lease_runs_out(settings):
+    """No sum of timeouts bounds a send (a relay feeding a byte at a time restarts each wait):
+    the task's time limits do, in the prefork pool, before the sweep counts it as lost."""
     from accounts.tasks import send_outbound_email
 
     lease = settings.OUTBOX_SENDING_LEASE
-    assert lease > settings.EMAIL_DATA_TIMEOUT + 5 * settings.EMAIL_TIMEOUT
-    assert send_outbound_email.time_limit < lease  # the worker ends a send before the sweep
-    assert lease < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert send_outbound_email.soft_time_limit < send_outbound_email.time_limit < lease
+    assert (
+        lease > settings.EMAIL_DATA_TIMEOUT
+    )  # a relay answering the end of DATA late is waited for
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert max(settings.OUTBOX_RETRY_DELAYS) + send_outbound_email.time_limit < visibility
 
 
 def test_the_retry_delays_stay_under_the_redis_visibility_timeout(settings):
@@ -483,11 +573,14 @@ def test_a_row_lost_twice_is_failed_with_a_reason_and_helpdesk_can_resend_it(
     assert secret.body_cleared_at is not None
     assert sink.messages == []
 
+    first_message_id = row.message_id
     with django_capture_on_commit_callbacks(execute=True):
         services.resend_outbound_email(outbound_email=row, actor=helpdesk)
     row.refresh_from_db()
     assert row.status == OutboundEmail.Status.SENT
+    # A deliberate resend is a new message: a mailbox that got a lost try must not drop it.
     assert sink.message_ids == [row.message_id]
+    assert row.message_id != first_message_id
 
 
 def test_a_mail_with_a_one_time_code_cannot_be_resent(helpdesk, teacher):
@@ -502,3 +595,184 @@ def test_a_mail_with_a_one_time_code_cannot_be_resent(helpdesk, teacher):
     )
     with pytest.raises(ValidationError, match="無法重寄"):
         services.resend_outbound_email(outbound_email=row, actor=helpdesk)
+
+
+def test_a_failed_mail_resent_by_helpdesk_goes_out_under_a_new_message_id(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, helpdesk
+):
+    smtp_settings(free_port())
+    row = OutboundEmail.objects.create(
+        kind="password_changed", to_address="wang@school.edu.tw", subject="s", body_text="b"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.emails.dispatch(row.pk)
+    failed = run_retries_as_they_fall_due(row)
+    assert failed.status == OutboundEmail.Status.FAILED
+    automatic_tries_id = failed.message_id
+
+    sink, port = sink_factory()
+    smtp_settings(port)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resend_outbound_email(outbound_email=failed, actor=helpdesk)
+    failed.refresh_from_db()
+    assert failed.status == OutboundEmail.Status.SENT
+    assert sink.message_ids == [failed.message_id]
+    assert failed.message_id != automatic_tries_id
+    assert failed.message_id.endswith(f"@{settings_module.EMAIL_MESSAGE_ID_DOMAIN}>")
+
+
+def test_a_bug_composing_a_mail_fails_it_at_once_with_the_reason(
+    school, django_capture_on_commit_callbacks, smtp_settings, sink_factory, monkeypatch
+):
+    """A deterministic bug meets every try: the row is failed at once, saying so, rather
+    than left "sending" until the lease and then resent into the same bug."""
+    sink, port = sink_factory()
+    smtp_settings(port)
+
+    def broken_template(row):
+        raise KeyError("platform_name")
+
+    monkeypatch.setattr(services, "_compose", broken_template)
+    create(school, django_capture_on_commit_callbacks)
+    row = OutboundEmail.objects.get()
+    assert row.status == OutboundEmail.Status.FAILED
+    assert "無法組成這封信" in row.last_error and "KeyError" in row.last_error
+    assert "/ckverifycode/" not in row.body_text
+    with time_machine.travel(timezone.now() + timedelta(days=1), tick=False):
+        services.sweep_outbox()
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.FAILED
+    assert sink.data_seen == []
+
+
+@pytest.mark.parametrize(
+    "late_outcome",
+    [
+        lambda row: services._retry_later(row, last_error="451 4.3.0 Try again later"),
+        lambda row: services._after_unconfirmed_send(row, "TimeoutError: timed out"),
+        lambda row: services._finish(row, status=OutboundEmail.Status.FAILED, last_error="x"),
+    ],
+    ids=["retry-later", "unconfirmed", "failed"],
+)
+def test_a_late_workers_outcome_is_not_recorded_over_the_row_the_sweep_gave_away(
+    late_outcome, smtp_settings, sink_factory, caplog
+):
+    """The states of the PostgreSQL thread test below, driven one after the other: the
+    worker's claim was counted lost, the sweep's resend went out, then the late worker
+    ends. Its outcome would requeue (a third copy) or fail a row that was sent."""
+    sink, port = sink_factory()
+    smtp_settings(port)
+    row = lost_mid_send()
+    as_the_late_worker_saw_it = OutboundEmail.objects.get(pk=row.pk)
+    services.sweep_outbox()
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+
+    late_outcome(as_the_late_worker_saw_it)
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+    assert row.unconfirmed_sends == 1
+    assert "is not recorded" in caplog.text
+    assert len(sink.messages) == 1
+
+
+# --- Threads on PostgreSQL: workers and sweeps at the same time ---------------------------
+
+needs_postgresql = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="DATABASE_URL is not PostgreSQL: these threads need connections that see each "
+    "other's commits (the SQLite test database is one in-memory connection)",
+)
+
+
+def in_a_thread(work, results, name):
+    def run():
+        try:
+            results[name] = work()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_for(condition, what):
+    for _ in range(600):
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_outlived_its_lease_records_nothing_over_the_next_workers_send(
+    smtp_settings, sink_factory, settings, caplog
+):
+    """Without a hard time limit (eager mode with EMAIL_URL, a solo or threads pool, clocks
+    apart) a send can outlive the lease: the sweep hands the row to a second worker. The
+    first worker's late answer (here a 451, which would requeue it) must not touch the row
+    the second one holds, or a third copy would follow."""
+    first_answer, second_answer = threading.Event(), threading.Event()
+    sink, port = sink_factory(
+        answers=[("451 4.3.0 Try again later", first_answer), ("250 OK", second_answer)]
+    )
+    smtp_settings(port)
+    row = OutboundEmail.objects.create(
+        kind="password_changed", to_address="wang@school.edu.tw", subject="s", body_text="b"
+    )
+    results = {}
+    first = in_a_thread(
+        lambda: services.deliver_outbound_email(outbound_email_id=row.pk), results, "first"
+    )
+    wait_for(lambda: len(sink.data_seen) == 1, "the first worker's message at the relay")
+    settings.OUTBOX_SENDING_LEASE = 0  # the first worker has now outlived its lease
+    sweep = in_a_thread(services.sweep_outbox, results, "sweep")  # the second worker sends
+    wait_for(lambda: len(sink.data_seen) == 2, "the second worker's message at the relay")
+
+    first_answer.set()
+    first.join(timeout=30)
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENDING  # still the second worker's
+    assert results["first"].status == services.CLAIM_LOST
+    assert "is not recorded" in caplog.text
+
+    second_answer.set()
+    sweep.join(timeout=30)
+    assert results["sweep"]["resent"] == 1
+    row.refresh_from_db()
+    assert row.status == OutboundEmail.Status.SENT
+    assert row.attempts == 2
+    assert [message_id(envelope) for envelope in sink.data_seen] == [row.message_id] * 2
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_dispatch_each_lost_row_exactly_once(
+    smtp_settings, sink_factory, monkeypatch
+):
+    sink, port = sink_factory()
+    smtp_settings(port)
+    rows = [lost_mid_send(to_address=f"t{n}@school.edu.tw") for n in range(20)]
+    dispatch, dispatched = services.emails.dispatch, []
+
+    def counted(pk):
+        dispatched.append(pk)
+        dispatch(pk)
+
+    monkeypatch.setattr(services.emails, "dispatch", counted)
+    both_ready = threading.Barrier(2)
+
+    def sweep():
+        both_ready.wait(timeout=30)
+        return services.sweep_outbox()
+
+    results = {}
+    sweeps = [in_a_thread(sweep, results, name) for name in ("one", "two")]
+    for thread in sweeps:
+        thread.join(timeout=120)
+    assert sorted(dispatched) == sorted(row.pk for row in rows)
+    assert results["one"]["resent"] + results["two"]["resent"] == 20
+    assert sorted(sink.message_ids) == sorted(row.message_id for row in rows)
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) == {"sent"}

@@ -35,6 +35,12 @@ CONFIGURATION = (
     "DJANGO_SETTINGS_MODULE",
     "TWO_FACTOR_ENCRYPTION_KEYS",
     "RECOVERY_CODE_KEY",
+    "DEFAULT_FROM_EMAIL",
+    "EMAIL_MESSAGE_ID_DOMAIN",
+    "EMAIL_CONNECT_TIMEOUT",
+    "EMAIL_TIMEOUT",
+    "EMAIL_DATA_TIMEOUT",
+    "OUTBOX_SENDING_LEASE",
 )
 
 
@@ -179,6 +185,47 @@ def test_a_token_endpoint_rate_that_is_no_rate_fails_loudly(tmp_path, rate):
 
     assert code != 0
     assert "OIDC_TOKEN_RATE_PER_CLIENT must be a rate" in output
+
+
+@pytest.mark.parametrize("sender", ["Portal <noreply>", "noreply", "Portal <noreply@>"])
+def test_a_sender_without_a_mail_domain_fails_loudly(tmp_path, sender):
+    """The Message-ID's right-hand side comes from DEFAULT_FROM_EMAIL: with no domain in it
+    every Message-ID would end in "@noreply>" (or worse)."""
+    code, output = manage(tmp_path, "check", DEBUG="true", DEFAULT_FROM_EMAIL=sender)
+
+    assert code != 0
+    assert "EMAIL_MESSAGE_ID_DOMAIN" in output
+
+
+def test_a_sender_without_a_domain_is_accepted_with_a_message_id_domain(tmp_path):
+    code, output = manage(
+        tmp_path,
+        "shell",
+        "-c",
+        "from accounts.models import new_message_id; print(new_message_id())",
+        DEBUG="true",
+        DEFAULT_FROM_EMAIL="Portal <noreply>",
+        EMAIL_MESSAGE_ID_DOMAIN="portal.example.tw",
+    )
+
+    assert code == 0, output
+    assert output.strip().endswith("@portal.example.tw>")
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [{"OUTBOX_SENDING_LEASE": "4000"}, {"EMAIL_DATA_TIMEOUT": "3600"}],
+    ids=["lease", "data-timeout"],
+)
+def test_a_send_that_could_outlast_the_brokers_visibility_timeout_fails_loudly(
+    tmp_path, environment
+):
+    """A retried send waits its delay in the worker, unacknowledged, then runs up to its time
+    limit: past the visibility timeout Redis hands it to a second worker."""
+    code, output = manage(tmp_path, "check", DEBUG="true", **environment)
+
+    assert code != 0
+    assert "visibility timeout" in output
 
 
 def test_it_reads_a_starttls_mail_url():
