@@ -19,6 +19,18 @@ from tests.conftest import free_port
 
 REDIS_SERVER = shutil.which("redis-server")
 
+
+def server_environment() -> dict:
+    """The environment for a throwaway server: ours, without libfaketime. CI runs the suite
+    once more with the clock a year ahead (faketime); a server is not our code, and Redis
+    under a faked clock does not start."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key != "LD_PRELOAD" and not key.startswith(("FAKETIME", "DONT_FAKE"))
+    }
+
+
 needs_redis_server = pytest.mark.skipif(
     REDIS_SERVER is None,
     reason="redis-server is not installed: the hung-Redis tests start a Redis of their own "
@@ -45,6 +57,7 @@ class ThrowawayRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=server_environment(),
         )
         for _ in range(100):
             try:
@@ -197,6 +210,7 @@ class ThrowawayPostgres:
             _as_postgres([f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "postgres"]),
             check=True,
             capture_output=True,
+            env=server_environment(),
         )
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
         subprocess.run(
@@ -215,6 +229,7 @@ class ThrowawayPostgres:
             ),
             check=True,
             capture_output=True,
+            env=server_environment(),
         )
         with open(f"{data}/postmaster.pid") as pid_file:
             self.pid = int(pid_file.readline())
@@ -240,5 +255,6 @@ class ThrowawayPostgres:
         subprocess.run(
             _as_postgres([f"{PG_BIN}/pg_ctl", "-D", self.data, "-m", "immediate", "stop"]),
             capture_output=True,
+            env=server_environment(),
         )
         shutil.rmtree(self.directory, ignore_errors=True)
