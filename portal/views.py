@@ -1,10 +1,12 @@
 import contextlib
+import copy
 import socket
 import threading
 
 import redis
 from django.conf import settings
 from django.db import connections
+from django.db.utils import load_backend
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -19,7 +21,11 @@ READINESS_DATABASE_SECONDS = 2
 def _database_status() -> str:
     """SELECT 1 on a connection of its own: a database that hangs (frozen, not down) gives
     "error" within seconds instead of hanging the check."""
-    connection = connections.create_connection("default")
+    # A copy of the settings: connections.create_connection() would share the process's
+    # settings dict, and the short connect_timeout below would then hold for every later
+    # connection of the process instead of the operator's (DATABASE_URL).
+    settings_dict = copy.deepcopy(connections.settings["default"])
+    connection = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, "healthz")
     if connection.vendor == "postgresql":
         options = connection.settings_dict.setdefault("OPTIONS", {})
         options["connect_timeout"] = READINESS_DATABASE_SECONDS

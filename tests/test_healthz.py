@@ -2,6 +2,8 @@
 not answer, the broker only reported. /healthz/live (liveness): the process answers."""
 
 import pytest
+from django.conf import settings as django_settings
+from django.db import connections
 
 pytestmark = pytest.mark.django_db
 
@@ -28,3 +30,27 @@ def test_readiness_reports_the_broker_down_but_stays_ready_since_sign_in_works_w
 
 def test_it_is_never_cached(client):
     assert "no-cache" in client.get("/healthz")["Cache-Control"]
+
+
+@pytest.mark.skipif(
+    "postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
+    reason="the readiness check's own connect_timeout applies to PostgreSQL only "
+    "(set DATABASE_URL=postgres://…)",
+)
+def test_the_readiness_check_leaves_the_operators_connect_timeout_to_every_other_connection(
+    client,
+):
+    options = connections["default"].settings_dict.setdefault("OPTIONS", {})
+    saved = dict(options)
+    options["connect_timeout"] = 10
+    try:
+        assert client.get("/healthz").status_code == 200
+        assert connections["default"].settings_dict["OPTIONS"]["connect_timeout"] == 10
+        assert connections.settings["default"]["OPTIONS"]["connect_timeout"] == 10
+        assert (
+            connections.create_connection("default").settings_dict["OPTIONS"]["connect_timeout"]
+            == 10
+        )
+    finally:
+        options.clear()
+        options.update(saved)
