@@ -10,7 +10,8 @@ A Redis that hangs costs each call its socket timeout (settings: 0.5 s to connec
 answer). A connection error is tried once more at once (a pooled connection may be stale
 after a restart of Redis); a timeout is not. After a connection error or timeout the cache's
 circuit breaker (portal.breaker) opens and every call raises CircuitOpen at once, without
-touching Redis, until a trial call 30 s later succeeds. Callers treat CircuitOpen like the connection error
+touching Redis, until a trial call 30 s later gets an answer (an error reply such as
+WRONGTYPE counts: Redis is there). Callers treat CircuitOpen like the connection error
 it stands for: the board and the guest page are drawn (a miss), a write is skipped, a rate
 limit decides for itself (accounts/throttles.py, SECURITY.md).
 """
@@ -40,6 +41,11 @@ def _guarded(method):
                 result = method(self, *args, **kwargs)
         except UNAVAILABLE as error:
             breaker.cache.failed(error)
+            raise
+        except redis.RedisError:
+            # Redis answered, with an error (WRONGTYPE, READONLY, ...): it is there. A
+            # trial call that ends so closes the circuit instead of leaving it in trial.
+            breaker.cache.succeeded()
             raise
         breaker.cache.succeeded()
         return result

@@ -169,3 +169,18 @@ def test_a_hung_redis_is_not_asked_twice_by_one_cache_call(hung_redis, cache_on)
         cache.get("greeting")
     assert hung_redis.touched() == (before_connections, before_bytes + 2 * one_get)
 
+
+@needs_redis_server
+def test_a_trial_call_that_redis_answers_with_an_error_closes_the_circuit(
+    hung_redis, cache_on, settings
+):
+    import redis
+    from django.core.cache import caches
+
+    cache_on(hung_redis)
+    settings.CIRCUIT_BREAKER_OPEN_SECONDS = 0  # the next call is the trial
+    redis.Redis.from_url(hung_redis.server.url).rpush(":1:counter", "not a number")
+    breaker.cache.failed(ConnectionError("a failure moments ago"))
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        caches["default"].incr("counter")  # the trial: Redis answers, with an error
+    assert breaker.cache.state == "closed"
