@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.shortcuts import render
 from django_ratelimit.core import is_ratelimited
 
+from portal.breaker import CircuitOpen
 from portal.net import client_ip
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,9 @@ def _count(request, scope: str, kind: str, value: str) -> bool:
                 rate=rate,
                 increment=True,
             )
+        except CircuitOpen:  # Redis failed moments ago (logged then, with its reason)
+            logger.warning("rate-limit cache skipped (circuit open); %s not counted", scope)
+            continue
         except Exception:  # the cache backend's own connection errors
             logger.warning("rate-limit cache unavailable; %s not counted", scope, exc_info=True)
             continue

@@ -7,9 +7,11 @@ The client is thread-safe and holds no connection itself (the pool does), so one
 connection pool is kept.
 
 A Redis that hangs costs each call its socket timeout (settings: 0.5 s to connect, 0.5 s to
-answer). After one connection error or timeout the cache's circuit breaker
-(portal.breaker) opens and every call raises CircuitOpen at once, without touching Redis,
-until a trial call 30 s later succeeds. Callers treat CircuitOpen like the connection error
+answer). A connection error is tried once more at once (a pooled connection may be stale
+after a restart of Redis); a timeout is not. After a connection error or timeout the cache's
+circuit breaker (portal.breaker) opens and every call raises CircuitOpen at once, without
+touching Redis, until a trial call 30 s later gets an answer (an error reply such as
+WRONGTYPE counts: Redis is there). Callers treat CircuitOpen like the connection error
 it stands for: the board and the guest page are drawn (a miss), a write is skipped, a rate
 limit decides for itself (accounts/throttles.py, SECURITY.md).
 """
@@ -30,9 +32,20 @@ def _guarded(method):
     def call(self, *args, **kwargs):
         breaker.cache.check()
         try:
-            result = method(self, *args, **kwargs)
+            try:
+                result = method(self, *args, **kwargs)
+            except redis.ConnectionError:
+                # A pooled connection that went stale (Redis restarted, the goodbye lost)
+                # fails at once: once more, on a new connection, before calling Redis
+                # down. Not after a timeout: a Redis that hangs would cost it twice.
+                result = method(self, *args, **kwargs)
         except UNAVAILABLE as error:
             breaker.cache.failed(error)
+            raise
+        except redis.RedisError:
+            # Redis answered, with an error (WRONGTYPE, READONLY, ...): it is there. A
+            # trial call that ends so closes the circuit instead of leaving it in trial.
+            breaker.cache.succeeded()
             raise
         breaker.cache.succeeded()
         return result

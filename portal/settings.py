@@ -180,6 +180,9 @@ OUTBOX_RETRY_DELAYS = (30, 60, 120, 240, 480)
 # After one failure to reach Redis (the cache or the broker), skip it for this many seconds,
 # then let one call through as a trial (portal/breaker.py). Per process, per use.
 CIRCUIT_BREAKER_OPEN_SECONDS = env_float("CIRCUIT_BREAKER_OPEN_SECONDS", 30)
+# /healthz (readiness) keeps its answer this long per process (seconds), so load balancers
+# probing every second or two do not each open a database connection (portal/views.py).
+HEALTHZ_CACHE_SECONDS = env_float("HEALTHZ_CACHE_SECONDS", 2)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
     # Publishing a task (after a commit, in the request) waits at most this long for a Redis

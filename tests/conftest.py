@@ -94,6 +94,17 @@ def closed_circuits():
 
 
 @pytest.fixture(autouse=True)
+def fresh_readiness():
+    """Every test's first /healthz asks the database and the broker (the answer is kept a
+    few seconds per process)."""
+    from portal.views import forget_readiness
+
+    forget_readiness()
+    yield
+    forget_readiness()
+
+
+@pytest.fixture(autouse=True)
 def eager_celery(request):
     """Tasks run in-process unless the test asks for the live worker (live_services)."""
     if request.node.get_closest_marker("live_services"):

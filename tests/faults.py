@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -41,6 +42,19 @@ needs_redis_server = pytest.mark.skipif(
 class ThrowawayRedis:
     def __init__(self):
         self.port = free_port()
+        self._start()
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def restart(self):
+        """Kill the server and start a new one on the same port (every client connection
+        of the old one is gone)."""
+        self.stop()
+        self._start()
+
+    def _start(self):
         self.process = subprocess.Popen(
             [
                 REDIS_SERVER,
@@ -93,7 +107,15 @@ class CountingProxy:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._open = []
+        self._forgotten = set()
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def forget_connections(self):
+        """The connections open now are reset (RST) when the client next sends on them, as
+        after a restart or failover whose goodbye never reached the client (a NAT, a
+        moved address): the client's pooled connections look fine until used."""
+        with self._lock:
+            self._forgotten.update(id(sock) for sock in self._open)
 
     @property
     def url(self):
@@ -123,6 +145,11 @@ class CountingProxy:
     def _pump(self, source, target, counted):
         try:
             while data := source.recv(65536):
+                if counted and id(source) in self._forgotten:
+                    source.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    source.close()  # RST
+                    target.close()
+                    return
                 if counted:
                     with self._lock:
                         self.bytes_sent += len(data)
@@ -131,6 +158,8 @@ class CountingProxy:
             pass
         finally:
             for sock in (source, target):
+                if id(sock) in self._forgotten:
+                    continue  # the client hears nothing until it sends
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
 

@@ -132,3 +132,55 @@ def test_the_sweep_hands_the_waiting_rows_over_once_the_broker_answers_again(
     emails.dispatch(OutboundEmail.objects.get().pk)  # as the sweep does
     assert hung_redis.touched() > touched
     assert breaker.broker.state == "closed"
+
+
+@needs_redis_server
+def test_after_a_redis_restart_the_next_cache_call_succeeds_and_the_circuit_stays_closed(
+    hung_redis, cache_on
+):
+    from django.core.cache import caches
+
+    cache_on(hung_redis)
+    cache = caches["default"]
+    cache.set("greeting", "hello")  # a connection now waits in the pool
+    assert cache.get("greeting") == "hello"
+    hung_redis.forget_connections()  # the pooled connection goes stale without knowing it
+    hung_redis.server.restart()  # killed, started again on the same port: healthy
+    assert cache.get("greeting") is None  # answered (the new server keeps nothing)
+    assert breaker.cache.state == "closed"
+    assert breaker.cache.failures == 0
+    cache.set("greeting", "again")
+    assert cache.get("greeting") == "again"
+
+
+@needs_redis_server
+def test_a_hung_redis_is_not_asked_twice_by_one_cache_call(hung_redis, cache_on):
+    import redis
+    from django.core.cache import caches
+
+    cache_on(hung_redis)
+    cache = caches["default"]
+    cache.set("greeting", "hello")
+    before_connections, before_bytes = hung_redis.touched()
+    assert cache.get("greeting") == "hello"
+    one_get = hung_redis.touched()[1] - before_bytes
+    hung_redis.server.hang()
+    with pytest.raises(redis.TimeoutError):
+        cache.get("greeting")
+    assert hung_redis.touched() == (before_connections, before_bytes + 2 * one_get)
+
+
+@needs_redis_server
+def test_a_trial_call_that_redis_answers_with_an_error_closes_the_circuit(
+    hung_redis, cache_on, settings
+):
+    import redis
+    from django.core.cache import caches
+
+    cache_on(hung_redis)
+    settings.CIRCUIT_BREAKER_OPEN_SECONDS = 0  # the next call is the trial
+    redis.Redis.from_url(hung_redis.server.url).rpush(":1:counter", "not a number")
+    breaker.cache.failed(ConnectionError("a failure moments ago"))
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        caches["default"].incr("counter")  # the trial: Redis answers, with an error
+    assert breaker.cache.state == "closed"

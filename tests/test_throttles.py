@@ -258,3 +258,26 @@ def test_a_refused_request_is_logged_again_in_the_next_window(client, teacher, m
         for _ in range(5):
             client.post("/login/", data)
         assert SecurityEvent.objects.filter(kind="throttled").count() == 2
+
+
+def test_with_the_cache_circuit_open_a_skipped_limit_is_logged_in_one_line_without_traceback(
+    client, teacher, settings, caplog
+):
+    from portal import breaker
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "portal.cache.PortalRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        },
+    }
+    breaker.cache.failed(ConnectionError("Redis went away"))  # open: Redis is not called
+    caplog.set_level("WARNING", logger="accounts.throttles")
+    for _ in range(2):
+        data = {"username": "010300_teacher01", "password": "nope", **CAPTCHA_OK}
+        assert client.post("/login/", data).status_code == 200
+    skipped = [r for r in caplog.records if r.name == "accounts.throttles"]
+    assert len(skipped) == 2  # one line per skipped count
+    assert all(r.exc_info is None for r in skipped)
+    assert all("circuit open" in r.getMessage() for r in skipped)
