@@ -30,7 +30,7 @@ _TCP_INFO = getattr(socket, "TCP_INFO", None)
 _LAST_SENT, _LAST_RECEIVED = 44, 52
 
 _lock = threading.Lock()
-_watched: dict[int, tuple[weakref.ref, socket.socket]] = {}
+_watched: set["_Watched"] = set()
 _thread_pid = None
 
 
@@ -51,41 +51,53 @@ def watch(sender, connection, **kwargs) -> None:
             _watched.clear()
             _thread_pid = os.getpid()
             threading.Thread(target=_run, name="database-deadline", daemon=True).start()
-        _watched[id(raw)] = (weakref.ref(raw), sock)
+        _watched.add(_Watched(weakref.ref(raw), sock))
+
+
+class _Watched:
+    """One watched connection. Compared by identity: forgetting it can never drop another
+    connection's entry (an id() of a closed connection is reused by the next one)."""
+
+    def __init__(self, connection_ref: weakref.ref, sock: socket.socket):
+        self.connection_ref = connection_ref
+        self.sock = sock
 
 
 def _run() -> None:
     while True:
         time.sleep(min(1.0, settings.DATABASE_CLIENT_TIMEOUT / 2))
-        check_once()
+        try:
+            check_once()
+        except Exception:  # a bug here must not end the deadline for the process's life
+            logger.exception("the database deadline check failed; it runs again in a second")
 
 
 def check_once() -> None:
     limit_ms = settings.DATABASE_CLIENT_TIMEOUT * 1000
     with _lock:
-        entries = list(_watched.items())
-    for key, (ref, sock) in entries:
-        raw = ref()
+        entries = list(_watched)
+    for entry in entries:
+        raw = entry.connection_ref()
         if raw is None or raw.closed:
-            _forget(key, sock)
+            _forget(entry)
             continue
         try:
-            info = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 104)
+            info = entry.sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 104)
             (last_sent,) = struct.unpack_from("I", info, _LAST_SENT)
             (last_received,) = struct.unpack_from("I", info, _LAST_RECEIVED)
         except (OSError, struct.error):
-            _forget(key, sock)
+            _forget(entry)
             continue
         if last_sent < last_received and last_sent >= limit_ms:
             logger.error(
                 "PostgreSQL has not answered for %s s: connection shut down", last_sent // 1000
             )
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            _forget(key, sock)
+                entry.sock.shutdown(socket.SHUT_RDWR)
+            _forget(entry)
 
 
-def _forget(key, sock) -> None:
+def _forget(entry: _Watched) -> None:
     with _lock:
-        _watched.pop(key, None)
-    sock.close()
+        _watched.discard(entry)
+    entry.sock.close()
