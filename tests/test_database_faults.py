@@ -112,3 +112,48 @@ def test_with_postgresql_frozen_a_page_on_a_kept_connection_fails_instead_of_han
         cluster.stop()
     lines = [json.loads(line) for line in answered.splitlines()]
     assert lines == [["/", 500], ["/healthz", 503]]
+
+
+# Two queries back to back, as inside a request (BEGIN, SAVEPOINT, INSERT): the second goes
+# out in the same kernel tick as the first one's answer, so the TCP state alone cannot tell
+# that a query is waiting. The test freezes the cluster while the second one runs.
+BACK_TO_BACK = """
+import django
+django.setup()
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("SELECT 1")
+    try:
+        cursor.execute("SELECT pg_sleep(600)")
+        print("answered", flush=True)
+    except Exception as error:
+        print(type(error).__name__, flush=True)
+"""
+
+
+@needs_initdb
+def test_with_postgresql_frozen_a_query_sent_right_after_an_answer_fails_instead_of_hanging():
+    cluster = ThrowawayPostgres()
+    try:
+        query = subprocess.Popen(
+            [sys.executable, "-c", BACK_TO_BACK],
+            env=environment_without_services(
+                DJANGO_SETTINGS_MODULE="portal.settings",
+                DEBUG="true",
+                DATABASE_URL=f"{cluster.url}?options=-c%20statement_timeout%3D0",
+                DATABASE_CLIENT_TIMEOUT="3",
+            ),
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=settings_module.BASE_DIR,
+        )
+        cluster.wait_for_query("SELECT pg_sleep(600)")
+        cluster.freeze()
+        try:
+            answered, _ = query.communicate(timeout=60)  # a guard against the hang
+        except subprocess.TimeoutExpired:
+            query.kill()
+            answered = "still waiting"
+    finally:
+        cluster.stop()
+    assert answered.strip() == "OperationalError"
