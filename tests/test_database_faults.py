@@ -81,13 +81,17 @@ def test_with_postgresql_frozen_a_page_on_a_kept_connection_fails_instead_of_han
     try:
         env = environment_without_services(
             DJANGO_SETTINGS_MODULE="portal.settings",
-            DATABASE_URL=cluster.url,
+            DATABASE_URL=f"{cluster.url}?options=-c%20statement_timeout%3D1s",
             ALLOWED_HOSTS="testserver",
             DATABASE_CLIENT_TIMEOUT="2",
         )
-        subprocess.run(
+        subprocess.run(  # as compose's one-off migrate: neither timeout
             [sys.executable, "manage.py", "migrate", "-v0"],
-            env=env,
+            env=env
+            | {
+                "DATABASE_URL": f"{cluster.url}?options=-c%20statement_timeout%3D0",
+                "DATABASE_CLIENT_TIMEOUT": "0",
+            },
             check=True,
             cwd=settings_module.BASE_DIR,
         )
