@@ -189,10 +189,11 @@ class ThrowawayPostgres:
     freeze (SIGSTOP to the postmaster and every backend)."""
 
     def __init__(self):
-        # Not under pytest's tmp_path: user postgres must be able to reach it.
+        # Not under pytest's tmp_path: user postgres must be able to reach it (/tmp is).
         self.directory = tempfile.mkdtemp(prefix="portal-frozen-pg-")
         self.port = free_port()
-        os.chmod(self.directory, 0o777)
+        if os.geteuid() == 0:  # the cluster runs as postgres: its directory is theirs alone
+            shutil.chown(self.directory, user="postgres", group="postgres")
         data = f"{self.directory}/data"
         subprocess.run(
             _as_postgres([f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "postgres"]),
