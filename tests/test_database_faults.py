@@ -125,6 +125,8 @@ BACK_TO_BACK = """
 import django
 django.setup()
 from django.db import connection
+from portal import db_watchdog
+{prelude}
 with connection.cursor() as cursor:
     cursor.execute("SELECT 1")
     try:
@@ -134,13 +136,27 @@ with connection.cursor() as cursor:
         print(type(error).__name__, flush=True)
 """
 
+# A bug in one check (anything but the OSError it expects) is logged, and the next runs.
+FIRST_CHECK_FAILS = """
+real_check_once = db_watchdog.check_once
+checks = []
 
-@needs_initdb
-def test_with_postgresql_frozen_a_query_sent_right_after_an_answer_fails_instead_of_hanging():
+def check_once():
+    checks.append(1)
+    if len(checks) == 1:
+        raise RuntimeError("a bug in the check")
+    real_check_once()
+
+db_watchdog.check_once = check_once
+"""
+
+
+def freeze_during_a_query_sent_right_after_an_answer(prelude=""):
+    """What the query in the script above ended with, the cluster frozen while it ran."""
     cluster = ThrowawayPostgres()
     try:
         query = subprocess.Popen(
-            [sys.executable, "-c", BACK_TO_BACK],
+            [sys.executable, "-c", BACK_TO_BACK.format(prelude=prelude)],
             env=environment_without_services(
                 DJANGO_SETTINGS_MODULE="portal.settings",
                 DEBUG="true",
@@ -160,4 +176,14 @@ def test_with_postgresql_frozen_a_query_sent_right_after_an_answer_fails_instead
             answered = "still waiting"
     finally:
         cluster.stop()
-    assert answered.strip() == "OperationalError"
+    return answered.strip()
+
+
+@needs_initdb
+def test_with_postgresql_frozen_a_query_sent_right_after_an_answer_fails_instead_of_hanging():
+    assert freeze_during_a_query_sent_right_after_an_answer() == "OperationalError"
+
+
+@needs_initdb
+def test_a_failed_check_does_not_end_the_database_deadline():
+    assert freeze_during_a_query_sent_right_after_an_answer(FIRST_CHECK_FAILS) == "OperationalError"
