@@ -90,8 +90,9 @@ def check_once() -> None:
             continue
         # A command is in progress (libpq sent it and has not read its whole answer): asked of
         # the connection, not read from the TCP times, which come in kernel ticks (a query
-        # sent in the tick its predecessor's answer arrived looks answered). A read of one
-        # field of libpq's connection, safe from this thread.
+        # sent in the tick its predecessor's answer arrived looks answered). One field of
+        # libpq's connection, read by psycopg's binary build under the GIL, which it also
+        # holds to close the connection: never a freed one.
         if raw.info.transaction_status != TransactionStatus.ACTIVE:
             entry.busy_since = None
             continue
