@@ -3,7 +3,10 @@
 #   web:     the default CMD (gunicorn on port 8000)
 #   worker:  celery -A portal worker --loglevel INFO
 #   beat:    celery -A portal beat --loglevel INFO --schedule /tmp/celerybeat-schedule
-#   migrate: python manage.py migrate --noinput
+#   migrate: python manage.py migrate --noinput, with neither database timeout (a migration
+#            on a large table is a long statement): DATABASE_URL ending in
+#            ?options=-c%20statement_timeout%3D0 and DATABASE_CLIENT_TIMEOUT=0, as
+#            docker-compose.yml's migrate service does (README, "DATABASE_URL and timeouts")
 #
 # Every setting comes from the environment at run time (see portal/settings.py and
 # docker-compose.yml); nothing secret is baked into the image.

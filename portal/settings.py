@@ -133,10 +133,39 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+def statement_timeout_seconds(options: str) -> float:
+    """The statement_timeout set in libpq's `options` ("-c statement_timeout=60s"), in
+    seconds; 0 when it is off or not set. Units as PostgreSQL's: ms (also without a unit),
+    s, min, h."""
+    found = re.search(r"statement_timeout\s*=\s*(\S+)", options)
+    if not found:
+        return 0
+    value = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|min|h)?", found[1])
+    if not value:
+        raise ImproperlyConfigured(
+            f"statement_timeout={found[1]!r} in DATABASE_URL is not a time (e.g. 15s, 500ms)"
+        )
+    return float(value[1]) * {"ms": 0.001, "s": 1, "min": 60, "h": 3600}[value[2] or "ms"]
+
+
 # A server that is frozen (stopped, not down) still has its kernel acknowledge every packet:
 # a query that has had no answer for this many seconds is ended from here
-# (portal/db_watchdog.py). Above statement_timeout, so the server ends slow queries first.
-DATABASE_CLIENT_TIMEOUT = env_float("DATABASE_CLIENT_TIMEOUT", 20)
+# (portal/db_watchdog.py); 0 turns it off. Above statement_timeout, so the server ends slow
+# queries first: by default 5 s above it, and off when the statement timeout is.
+STATEMENT_TIMEOUT = 0.0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    STATEMENT_TIMEOUT = statement_timeout_seconds(DATABASES["default"]["OPTIONS"]["options"])
+DATABASE_CLIENT_TIMEOUT = env_float(
+    "DATABASE_CLIENT_TIMEOUT", STATEMENT_TIMEOUT + 5 if STATEMENT_TIMEOUT else 0
+)
+if 0 < DATABASE_CLIENT_TIMEOUT <= STATEMENT_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"DATABASE_CLIENT_TIMEOUT={DATABASE_CLIENT_TIMEOUT:g} must be above the statement "
+        f"timeout of DATABASE_URL ({STATEMENT_TIMEOUT:g} s), or 0 (off): it would end queries "
+        "the server still allows"
+    )
 
 # --- Redis: cache, sessions, Celery broker --------------------------------------------
 REDIS_URL = env_str("REDIS_URL")

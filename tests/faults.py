@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 
+import psycopg
 import pytest
 
 from tests.conftest import free_port
@@ -230,10 +231,11 @@ class ThrowawayPostgres:
     freeze (SIGSTOP to the postmaster and every backend)."""
 
     def __init__(self):
-        # Not under pytest's tmp_path: user postgres must be able to reach it.
+        # Not under pytest's tmp_path: user postgres must be able to reach it (/tmp is).
         self.directory = tempfile.mkdtemp(prefix="portal-frozen-pg-")
         self.port = free_port()
-        os.chmod(self.directory, 0o777)
+        if os.geteuid() == 0:  # the cluster runs as postgres: its directory is theirs alone
+            shutil.chown(self.directory, user="postgres", group="postgres")
         data = f"{self.directory}/data"
         subprocess.run(
             _as_postgres([f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "postgres"]),
@@ -271,13 +273,28 @@ class ThrowawayPostgres:
             pids += [int(pid) for pid in children.read().split()]
         return pids
 
+    def wait_for_query(self, query):
+        """Until a backend is running this query (asked over a connection of our own)."""
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as connection:
+            for _ in range(300):
+                if connection.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query = %s",
+                    [query],
+                ).fetchone():
+                    return
+                time.sleep(0.05)
+        raise RuntimeError(f"no backend ran {query!r}")
+
     def freeze(self):
-        for pid in self._processes():
-            os.kill(pid, signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
 
     def thaw(self):
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, number):
         for pid in self._processes():
-            os.kill(pid, signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError):  # a backend that just ended
+                os.kill(pid, number)
 
     def stop(self):
         self.thaw()

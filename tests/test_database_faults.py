@@ -81,13 +81,17 @@ def test_with_postgresql_frozen_a_page_on_a_kept_connection_fails_instead_of_han
     try:
         env = environment_without_services(
             DJANGO_SETTINGS_MODULE="portal.settings",
-            DATABASE_URL=cluster.url,
+            DATABASE_URL=f"{cluster.url}?options=-c%20statement_timeout%3D1s",
             ALLOWED_HOSTS="testserver",
             DATABASE_CLIENT_TIMEOUT="2",
         )
-        subprocess.run(
+        subprocess.run(  # as compose's one-off migrate: neither timeout
             [sys.executable, "manage.py", "migrate", "-v0"],
-            env=env,
+            env=env
+            | {
+                "DATABASE_URL": f"{cluster.url}?options=-c%20statement_timeout%3D0",
+                "DATABASE_CLIENT_TIMEOUT": "0",
+            },
             check=True,
             cwd=settings_module.BASE_DIR,
         )
@@ -112,3 +116,74 @@ def test_with_postgresql_frozen_a_page_on_a_kept_connection_fails_instead_of_han
         cluster.stop()
     lines = [json.loads(line) for line in answered.splitlines()]
     assert lines == [["/", 500], ["/healthz", 503]]
+
+
+# Two queries back to back, as inside a request (BEGIN, SAVEPOINT, INSERT): the second goes
+# out in the same kernel tick as the first one's answer, so the TCP state alone cannot tell
+# that a query is waiting. The test freezes the cluster while the second one runs.
+BACK_TO_BACK = """
+import django
+django.setup()
+from django.db import connection
+from portal import db_watchdog
+{prelude}
+with connection.cursor() as cursor:
+    cursor.execute("SELECT 1")
+    try:
+        cursor.execute("SELECT pg_sleep(600)")
+        print("answered", flush=True)
+    except Exception as error:
+        print(type(error).__name__, flush=True)
+"""
+
+# A bug in one check (anything but the OSError it expects) is logged, and the next runs.
+FIRST_CHECK_FAILS = """
+real_check_once = db_watchdog.check_once
+checks = []
+
+def check_once():
+    checks.append(1)
+    if len(checks) == 1:
+        raise RuntimeError("a bug in the check")
+    real_check_once()
+
+db_watchdog.check_once = check_once
+"""
+
+
+def freeze_during_a_query_sent_right_after_an_answer(prelude=""):
+    """What the query in the script above ended with, the cluster frozen while it ran."""
+    cluster = ThrowawayPostgres()
+    try:
+        query = subprocess.Popen(
+            [sys.executable, "-c", BACK_TO_BACK.format(prelude=prelude)],
+            env=environment_without_services(
+                DJANGO_SETTINGS_MODULE="portal.settings",
+                DEBUG="true",
+                DATABASE_URL=f"{cluster.url}?options=-c%20statement_timeout%3D0",
+                DATABASE_CLIENT_TIMEOUT="3",
+            ),
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=settings_module.BASE_DIR,
+        )
+        cluster.wait_for_query("SELECT pg_sleep(600)")
+        cluster.freeze()
+        try:
+            answered, _ = query.communicate(timeout=60)  # a guard against the hang
+        except subprocess.TimeoutExpired:
+            query.kill()
+            answered = "still waiting"
+    finally:
+        cluster.stop()
+    return answered.strip()
+
+
+@needs_initdb
+def test_with_postgresql_frozen_a_query_sent_right_after_an_answer_fails_instead_of_hanging():
+    assert freeze_during_a_query_sent_right_after_an_answer() == "OperationalError"
+
+
+@needs_initdb
+def test_a_failed_check_does_not_end_the_database_deadline():
+    assert freeze_during_a_query_sent_right_after_an_answer(FIRST_CHECK_FAILS) == "OperationalError"

@@ -17,6 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Whatever the developer's shell or CI set must not leak into a case.
 CONFIGURATION = (
     "DATABASE_URL",
+    "DATABASE_CLIENT_TIMEOUT",
     "REDIS_URL",
     "EMAIL_URL",
     "SECRET_KEY",
@@ -226,6 +227,86 @@ def test_a_send_that_could_outlast_the_brokers_visibility_timeout_fails_loudly(
 
     assert code != 0
     assert "visibility timeout" in output
+
+
+# Reading the settings opens no connection: nothing listens on this port.
+POSTGRES_URL = "postgres://portal@127.0.0.1:9/portal"
+PRINT_CLIENT_TIMEOUT = "from django.conf import settings; print(settings.DATABASE_CLIENT_TIMEOUT)"
+
+
+@pytest.mark.parametrize(
+    ("query", "deadline"),
+    [
+        ("", 20),  # the portal's own statement_timeout=15s
+        ("?options=-c%20statement_timeout%3D60s", 65),
+        ("?options=-c%20statement_timeout%3D1min", 65),
+        ("?options=-c%20statement_timeout%3D60000", 65),
+        ("?options=-c%20statement_timeout%3D500ms", 5.5),
+        ("?options=-c%20statement_timeout%3D0", 0),
+    ],
+    ids=["default", "seconds", "minutes", "plain-milliseconds", "milliseconds", "off"],
+)
+def test_the_client_deadline_follows_the_statement_timeout_of_the_database_url(
+    tmp_path, query, deadline
+):
+    """A raised statement_timeout (README's example) must not leave the client deadline
+    below it, where it would end the queries the server still allows."""
+    code, output = manage(
+        tmp_path,
+        "shell",
+        "-c",
+        PRINT_CLIENT_TIMEOUT,
+        DEBUG="true",
+        DATABASE_URL=POSTGRES_URL + query,
+    )
+
+    assert code == 0, output
+    assert float(output.split()[-1]) == deadline
+
+
+@pytest.mark.parametrize("deadline", ["20", "60"])
+def test_a_client_deadline_not_above_the_statement_timeout_fails_loudly(tmp_path, deadline):
+    code, output = manage(
+        tmp_path,
+        "check",
+        DEBUG="true",
+        DATABASE_URL=POSTGRES_URL + "?options=-c%20statement_timeout%3D60s",
+        DATABASE_CLIENT_TIMEOUT=deadline,
+    )
+
+    assert code != 0
+    assert "DATABASE_CLIENT_TIMEOUT" in output
+    assert "statement" in output
+
+
+@pytest.mark.parametrize(
+    ("statement_timeout", "deadline"), [("0", "3"), ("60s", "0")], ids=["no-statement", "no-client"]
+)
+def test_either_timeout_may_be_turned_off_on_its_own(tmp_path, statement_timeout, deadline):
+    code, output = manage(
+        tmp_path,
+        "shell",
+        "-c",
+        PRINT_CLIENT_TIMEOUT,
+        DEBUG="true",
+        DATABASE_URL=f"{POSTGRES_URL}?options=-c%20statement_timeout%3D{statement_timeout}",
+        DATABASE_CLIENT_TIMEOUT=deadline,
+    )
+
+    assert code == 0, output
+    assert float(output.split()[-1]) == float(deadline)
+
+
+def test_a_statement_timeout_that_is_no_time_fails_loudly(tmp_path):
+    code, output = manage(
+        tmp_path,
+        "check",
+        DEBUG="true",
+        DATABASE_URL=POSTGRES_URL + "?options=-c%20statement_timeout%3D60sec",
+    )
+
+    assert code != 0
+    assert "statement_timeout='60sec'" in output
 
 
 def test_it_reads_a_starttls_mail_url():
