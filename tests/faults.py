@@ -82,6 +82,8 @@ class ThrowawayRedis:
                         return
             except OSError:
                 time.sleep(0.05)
+        self.process.kill()  # leave no server behind
+        self.process.wait()
         raise RuntimeError("the throwaway redis-server did not start")
 
     def hang(self):
