@@ -10,6 +10,7 @@ import pytest
 from announcements.models import Announcement
 from announcements.services import create_announcement
 from stations.models import Station
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_first_sign_in import solve_captcha
 from tests.conftest import GOOD_PASSWORD, make_account
 
@@ -112,3 +113,24 @@ def test_an_announcement_page_copies_its_permanent_link(live_server, page, scree
     page.wait_for_selector("text=已複製連結")
     assert page.evaluate("navigator.clipboard.readText()") == link
     screenshot("44-announcement-permanent-link")
+
+
+@pytest.mark.parametrize("path", ["/", "/announce/"])
+def test_on_a_phone_the_board_pages_do_not_scroll_sideways(live_server, browser, path):
+    """WCAG 1.4.10 Reflow at 390 px: the hidden "查看：title" text of the board's last column
+    must stay inside the table's own scroll box, not widen the page into empty space."""
+    seed_board()
+    context = browser.new_context(locale="zh-TW", viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    try:
+        phone.goto(live_server.url + path)
+        assert phone.locator("tbody tr.board__row").count() >= 3
+        widths = phone.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert widths[0] <= widths[1], f"the page is {widths[0]} px wide at {widths[1]} px"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = "board-390" + path.replace("/", "-").rstrip("-")
+        phone.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    finally:
+        context.close()
