@@ -24,6 +24,9 @@ USERNAME_HELP = _(
 
 class PortalCaptchaInput(CaptchaTextInput):
     template_name = "partials/_captcha.html"
+    # One visible box with its own label, not a group: drawn without a fieldset, so Django
+    # ties the box to the field's help text and error message (aria-describedby).
+    use_fieldset = False
 
     def id_for_label(self, id_):
         # The label belongs to the visible text box (captcha_1), not the hidden key.

@@ -377,6 +377,50 @@ def test_a_sign_in_without_a_session_writes_the_session_once(client, holder):
     assert client.get("/").status_code == 200 and "_auth_user_id" in client.session
 
 
+def captcha_box(page: str) -> str:
+    match = re.search(r'<input[^>]*name="captcha_1"[^>]*>', page)
+    assert match, "the page has no captcha box"
+    return match.group(0)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/login/",
+        "/infosearch/",
+        "/verify/resend/",
+        "/password/forgot/",
+        "/account/lookup/",
+        "/apply/",
+    ],
+)
+def test_a_wrong_captcha_is_tied_to_its_box_for_screen_readers(client, path):
+    """WCAG 1.3.1 / 3.3.1: the captcha's error is announced with its box, as every other
+    field's is (the box was drawn in a fieldset, which Django leaves undescribed)."""
+    page = client.post(path, {"captcha_0": "no-such-key", "captcha_1": "123456"}).content
+    page = page.decode()
+    assert 'id="id_captcha_error"' in page
+    box = captcha_box(page)
+    assert 'aria-invalid="true"' in box
+    assert "id_captcha_error" in re.search(r'aria-describedby="([^"]*)"', box).group(1)
+
+
+def test_the_captcha_of_the_signed_in_and_link_pages_is_tied_to_its_error_too(client, holder):
+    from accounts import services
+    from tests.conftest import LINK_PATTERN, make_account
+
+    pending = make_account(holder.unit, "new01", password=None)
+    token = LINK_PATTERN.search(services.issue_set_password_link(account=pending)).group(1)
+    wrong = {"captcha_0": "no-such-key", "captcha_1": "123456"}
+    pages = [client.post(f"/ckverifycode/{token}/", wrong).content.decode()]
+    signed_in = Client()
+    assert sign_in(signed_in, holder.username, GOOD_PASSWORD).status_code == 302
+    pages.append(signed_in.post("/manage/accounts/new/", wrong).content.decode())
+    for page in pages:
+        assert 'id="id_captcha_error"' in page
+        assert "id_captcha_error" in captcha_box(page)
+
+
 def test_an_expired_captcha_fails_even_with_the_right_answer(client, holder, real_captcha):
     key = CaptchaStore.generate_key()
     store = CaptchaStore.objects.get(hashkey=key)
