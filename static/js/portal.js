@@ -79,10 +79,6 @@
     });
   }
 
-  function setUpAutosubmit(select) {
-    select.addEventListener("change", function () { select.form.submit(); });
-  }
-
   // "[複製連結]": copy an announcement's permanent link; without JS the link stays selectable.
   function setUpCopyLink(button) {
     var status = button.parentNode.querySelector(".copy-link__status");
@@ -110,7 +106,6 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-captcha]"), setUpCaptcha);
     Array.prototype.forEach.call(document.querySelectorAll("[data-show-password]"), setUpShowPassword);
     Array.prototype.forEach.call(document.querySelectorAll("[data-strength-for]"), setUpStrengthMeter);
-    Array.prototype.forEach.call(document.querySelectorAll("[data-autosubmit]"), setUpAutosubmit);
     Array.prototype.forEach.call(document.querySelectorAll("[data-confirm]"), setUpConfirm);
     Array.prototype.forEach.call(document.querySelectorAll("[data-copy-link]"), setUpCopyLink);
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {

@@ -134,3 +134,18 @@ def test_on_a_phone_the_board_pages_do_not_scroll_sideways(live_server, browser,
         phone.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_the_language_changes_on_the_button_only_not_on_an_arrow_key(live_server, page):
+    """WCAG 3.2.2 On Input: going through the languages with the keyboard changes nothing
+    until the person presses 切換."""
+    page.goto(live_server.url + "/qa/")
+    page.focus("#language-select")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_load_state("networkidle")  # a navigation the key started would end first
+    assert page.url == live_server.url + "/qa/"
+    assert page.locator("html").get_attribute("lang") == "zh-Hant-TW"
+    assert page.locator("#language-select").input_value() == "en"
+    page.get_by_role("button", name="切換").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
