@@ -2,13 +2,12 @@ import re
 
 from captcha.conf import settings as captcha_settings
 from captcha.fields import CaptchaField, CaptchaTextInput
-from captcha.models import CaptchaStore
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.captcha import use_captcha
 from accounts.models import normalize_login_name
 from accounts.validators import (
     password_too_long,
@@ -47,16 +46,11 @@ class PortalCaptchaField(CaptchaField):
         forms.MultiValueField.clean(self, value)
         response, value[1] = (value[1] or "").strip().lower(), ""
         if captcha_settings.CAPTCHA_TEST_MODE and response == "passed":
-            CaptchaStore.objects.filter(hashkey=value[0]).delete()
+            use_captcha(hashkey=value[0], response=None)
         elif not self.required and not response:
             pass
-        else:
-            passed = CaptchaStore.objects.filter(
-                hashkey=value[0], response=response, expiration__gt=timezone.now()
-            ).delete()[0]
-            if not passed:
-                CaptchaStore.objects.filter(hashkey=value[0]).delete()
-                raise ValidationError(self.error_messages["invalid"], code="invalid")
+        elif not use_captcha(hashkey=value[0], response=response):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
         return value
 
 
