@@ -11,8 +11,19 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts import services
-from accounts.models import Account, OutboundEmail, SecurityEvent
+from accounts.models import Account, SecurityEvent
+from accounts.security_log import record_security_event
+from accounts.services.account_care import (
+    care_summary,
+    disable_account,
+    enable_account,
+    locked_until,
+    resend_verification,
+    reset_account,
+    unlock,
+)
+from accounts.services.email_change import EmailChange, change_email_for_person
+from accounts.services.two_factor_setup import reset_two_factor
 
 PROFILE_FIELDS = ["full_name", "office", "title", "phone", "email"]
 
@@ -72,7 +83,7 @@ class AccountAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("鎖定至"))
     def locked_until(self, account):
         if not hasattr(account, "recent_failures"):  # not loaded through get_queryset
-            until = services.locked_until(account.username)
+            until = locked_until(account.username)
         elif (account.recent_failures or 0) >= settings.AXES_FAILURE_LIMIT:
             until = account.last_failure + settings.AXES_COOLOFF_TIME
         else:
@@ -145,7 +156,7 @@ class AccountAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         fields = sorted(set(form.changed_data) - {"email"})
         if change and fields:
-            services.record_security_event(
+            record_security_event(
                 kind=SecurityEvent.Kind.PROFILE_CHANGED,
                 account=obj,
                 request=request,
@@ -155,24 +166,22 @@ class AccountAdmin(admin.ModelAdmin):
             self._change_email(request, obj, new_email)
 
     def _change_email(self, request, account, new_email):
-        from accounts.views import email_change_message
-
         old_email = account.email
         try:
-            outcome = services.change_email_for_person(
+            outcome = change_email_for_person(
                 account=account, new_email=new_email, actor=request.user, request=request
             )
         except ValidationError as error:
             self.message_user(request, error.messages[0], messages.ERROR)
             return
-        if outcome != services.EmailChange.UNCHANGED:
-            message = email_change_message(outcome, account.username, old_email, new_email)
+        if outcome != EmailChange.UNCHANGED:
+            message = EmailChange.told(outcome, account.username, old_email, new_email)
             self.message_user(request, message, messages.WARNING)
 
     @admin.action(description=gettext_lazy("解除鎖定所選帳號"), permissions=["unlock"])
     def unlock_selected(self, request, queryset):
         for account in queryset:
-            services.unlock(username=account.username, actor=request.user, request=request)
+            unlock(username=account.username, actor=request.user, request=request)
         self.message_user(
             request, _("已解除 %(count)d 個帳號的鎖定。") % {"count": queryset.count()}
         )
@@ -201,17 +210,15 @@ class AccountAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("補寄驗證信（待開通帳號）"), permissions=["change"])
     def resend_verification_selected(self, request, queryset):
-        self._care(
-            request, queryset, services.resend_verification, _("已補寄 %(count)d 封驗證信。")
-        )
+        self._care(request, queryset, resend_verification, _("已補寄 %(count)d 封驗證信。"))
 
     @admin.action(description=gettext_lazy("停用所選帳號"), permissions=["change"])
     def disable_selected(self, request, queryset):
-        self._care(request, queryset, services.disable_account, _("已停用 %(count)d 個帳號。"))
+        self._care(request, queryset, disable_account, _("已停用 %(count)d 個帳號。"))
 
     @admin.action(description=gettext_lazy("重新啟用所選帳號"), permissions=["change"])
     def enable_selected(self, request, queryset):
-        self._care(request, queryset, services.enable_account, _("已重新啟用 %(count)d 個帳號。"))
+        self._care(request, queryset, enable_account, _("已重新啟用 %(count)d 個帳號。"))
 
     @admin.action(
         description=gettext_lazy("重置帳號（停用並釋出帳號給同一人重新申請）"),
@@ -221,7 +228,7 @@ class AccountAdmin(admin.ModelAdmin):
         self._care(
             request,
             queryset,
-            services.reset_account,
+            reset_account,
             _("已重置 %(count)d 個帳號；同一位人員可以用原來的帳號名稱重新建立。"),
         )
 
@@ -232,7 +239,7 @@ class AccountAdmin(admin.ModelAdmin):
         self._care(
             request,
             queryset,
-            services.reset_two_factor,
+            reset_two_factor,
             _("已重設 %(count)d 個帳號的雙因子認證，並寄信通知。"),
         )
 
@@ -266,7 +273,7 @@ class AccountAdmin(admin.ModelAdmin):
         if not self.has_unlock_permission(request):
             raise PermissionDenied
         account = get_object_or_404(Account, pk=object_id)
-        services.unlock(username=account.username, actor=request.user, request=request)
+        unlock(username=account.username, actor=request.user, request=request)
         messages.success(
             request,
             _("已解除 %(username)s 的鎖定，可以立即登入。") % {"username": account.username},
@@ -281,101 +288,6 @@ class AccountAdmin(admin.ModelAdmin):
             raise PermissionDenied
         self.reset_two_factor_selected(request, Account.objects.filter(pk=account.pk))
         return redirect(reverse("admin:accounts_account_change", args=[account.pk]))
-
-
-def care_summary(account) -> dict:
-    from stations.models import Consent, StationGrant
-
-    consents = {c.station_id: c for c in Consent.objects.filter(account=account, revoked_at=None)}
-    stations = [
-        {
-            "grant": grant,
-            "consent": consents.get(grant.station_id)
-            if consents.get(grant.station_id) and consents[grant.station_id].covers(grant.station)
-            else None,
-        }
-        for grant in StationGrant.objects.filter(account=account).select_related(
-            "station", "granted_by"
-        )
-    ]
-    return {
-        "care_mails": OutboundEmail.objects.filter(account=account).order_by("-created_at")[:10],
-        "care_stations": stations,
-        "care_lock": services.lock_state(account.username),
-        "care_two_factor": account.two_factor_device,
-        "care_recovery_codes_left": account.recovery_codes.filter(used_at=None).count(),
-        "care_events": SecurityEvent.objects.filter(account=account).select_related("actor")[:15],
-    }
-
-
-@admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
-    list_display = [
-        "created_at",
-        "kind",
-        "to_address",
-        "subject",
-        "status",
-        "attempts",
-        "sent_at",
-        "last_error",
-    ]
-    list_filter = ["status", "kind"]
-    list_select_related = ["account"]
-    search_fields = ["to_address", "subject", "account__username", "message_id"]
-    date_hierarchy = "created_at"
-    actions = ["resend_selected"]
-    fields = [
-        "kind",
-        "account",
-        "to_address",
-        "subject",
-        "body",
-        "status",
-        "attempts",
-        "unconfirmed_sends",
-        "last_error",
-        "message_id",
-        "created_at",
-        "next_attempt_at",
-        "claimed_at",
-        "sent_at",
-        "body_cleared_at",
-    ]
-    readonly_fields = fields
-
-    @admin.display(description=gettext_lazy("內文"))
-    def body(self, row):
-        if row.carries_secret:
-            # Links and codes are the person's alone: helpdesk never sees them.
-            return _("（含一次性的連結或驗證碼，不在後台顯示。）")
-        return row.body_text
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_resend_permission(self, request):
-        return request.user.has_perm("accounts.resend_outboundemail")
-
-    @admin.action(description=gettext_lazy("重寄所選信件"), permissions=["resend"])
-    def resend_selected(self, request, queryset):
-        for row in queryset:
-            try:
-                services.resend_outbound_email(
-                    outbound_email=row, actor=request.user, request=request
-                )
-            except ValidationError as error:
-                self.message_user(
-                    request, f"#{row.pk} {row.to_address}：{error.messages[0]}", messages.WARNING
-                )
-            else:
-                self.message_user(request, _("#%(id)d 已重新排入寄送。") % {"id": row.pk})
 
 
 @admin.register(SecurityEvent)

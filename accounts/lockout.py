@@ -13,7 +13,8 @@ from django.db.models import F, Max, Sum
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from accounts.models import Account, normalize_login_name
+from accounts.models import Account
+from accounts.normalize import normalize_login_name
 
 UNKNOWN_NAME_PREFIX = "unknown:"
 
@@ -70,15 +71,6 @@ def one_password_check_at_a_time(username: str):
                     failures_since_start=F("failures_since_start")
                 )
         yield
-
-
-def lockout_response(request, original_response, credentials):
-    """The sign-in view renders the lockout message itself; keep its page."""
-    if original_response is not None:
-        return original_response
-    from accounts.views import render_locked_sign_in
-
-    return render_locked_sign_in(request, credentials)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,10 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from accounts.models import SecurityEvent
+from accounts.security_log import record_security_event
+from accounts.services.sign_in import PASSWORD_CHANGE_REQUIRED, SIGNED_IN_AT
+
 TOUCH_EVERY_SECONDS = 60
 
 
@@ -26,8 +30,6 @@ class IdleTimeoutMiddleware:
 
     def __call__(self, request):
         if request.user.is_authenticated:
-            from accounts.services import SIGNED_IN_AT
-
             now = int(time.time())
             session = request.session
             last_seen = session.get("last_seen", now)
@@ -56,9 +58,6 @@ class IdleTimeoutMiddleware:
 
     @staticmethod
     def _end(request, *, reason):
-        from accounts.models import SecurityEvent
-        from accounts.services import record_security_event
-
         account = request.user
         logout(request)
         record_security_event(
@@ -88,8 +87,6 @@ class RequiredActionsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from accounts.services import PASSWORD_CHANGE_REQUIRED
-
         user = request.user
         if user.is_authenticated:
             if request.session.get(PASSWORD_CHANGE_REQUIRED):

@@ -1,11 +1,9 @@
 import hashlib
 import secrets
-import unicodedata
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -14,17 +12,16 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from accounts.normalize import normalize_login_name
+
+# Sessions are stored with their account; the model lives with its store in sessions.py.
+from accounts.sessions import AccountSession  # noqa: F401
+
 LOCAL_PART_PATTERN = r"^[a-z0-9.\-]{2,30}\Z"
 local_part_validator = RegexValidator(
     LOCAL_PART_PATTERN,
     _("帳號只能使用英文、數字、「.」、「-」，長度 2 到 30 個字元。"),
 )
-
-
-def normalize_login_name(value: str | None) -> str:
-    """What a person typed as a login name, as stored: NFKC (full-width to half-width), trimmed,
-    lowercase. ``０１０３００＿Ｔｅｓｔ01 `` becomes ``010300_test01``."""
-    return unicodedata.normalize("NFKC", value or "").strip().lower()
 
 
 def hash_secret(value: str) -> str:
@@ -245,75 +242,6 @@ class PasswordHistory(models.Model):
         return f"{self.account.username} {self.created_at:%Y-%m-%d %H:%M}"
 
 
-def new_message_id() -> str:
-    """A Message-ID for one outbox row, on the platform's mail domain (RFC 5322 3.6.4)."""
-    return f"<{secrets.token_hex(16)}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
-
-
-class OutboundEmail(models.Model):
-    """The outbox: every mail is a row first, then the Celery task sends it after commit.
-
-    The row's Message-ID goes out on every try, so a mail sent twice (its first try could not
-    be confirmed) can be recognised as one by the relay and the mailbox."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("等待寄送")
-        SENDING = "sending", _("寄送中")
-        SENT = "sent", _("已寄出")
-        FAILED = "failed", _("寄送失敗")
-
-    kind = models.CharField(_("信件種類"), max_length=50)
-    account = models.ForeignKey(
-        Account,
-        verbose_name=_("帳號"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="outbound_emails",
-    )
-    to_address = models.EmailField(_("收件人"), max_length=254)
-    subject = models.CharField(_("主旨"), max_length=200)
-    body_text = models.TextField(_("內文"))
-    body_html = models.TextField(_("HTML 內文"), blank=True)
-    carries_secret = models.BooleanField(_("含連結或驗證碼"), default=False)
-    status = models.CharField(
-        _("狀態"), max_length=10, choices=Status.choices, default=Status.QUEUED
-    )
-    attempts = models.PositiveSmallIntegerField(_("嘗試次數"), default=0)
-    # Tries that may have delivered without the relay confirming it (the worker was lost, or
-    # the end of DATA went unanswered). After one such try the mail goes once more at most.
-    unconfirmed_sends = models.PositiveSmallIntegerField(_("未確認的寄送次數"), default=0)
-    message_id = models.CharField("Message-ID", max_length=255, default=new_message_id)
-    last_error = models.TextField(_("最後錯誤"), blank=True)
-    created_at = models.DateTimeField(_("建立時間"), default=timezone.now)
-    next_attempt_at = models.DateTimeField(_("下次寄送"), default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(_("寄出時間"), null=True, blank=True)
-    body_cleared_at = models.DateTimeField(_("內文清除時間"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("寄件匣")
-        verbose_name_plural = _("寄件匣")
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
-            models.Index(fields=["account", "-created_at"], name="outbox_account_recent"),
-        ]
-        constraints = [
-            # One row, one Message-ID: a mailbox dropping repeats by Message-ID must never
-            # drop a different mail. Rows sent before Message-IDs were kept have none.
-            models.UniqueConstraint(
-                fields=["message_id"],
-                condition=~models.Q(message_id=""),
-                name="outbox_one_row_per_message_id",
-            ),
-        ]
-        permissions = [("resend_outboundemail", _("可重寄信件"))]
-
-    def __str__(self):
-        return f"{self.subject} → {self.to_address}"
-
-
 class SecurityEvent(models.Model):
     """One row per security-relevant action (SPEC section 11). Never edited."""
 
@@ -437,9 +365,10 @@ class PasswordResetCode(models.Model):
 
 
 class PendingPublicRequest(models.Model):
-    """A public form's request kept while the broker could not take it (accounts/services.py,
-    "Public self-service forms"): what was typed, encrypted with the two-factor keys so
-    nothing typed is stored in clear, until the sweep runs the matching once and deletes it."""
+    """A public form's request kept while the broker could not take it
+    (accounts/services/public_requests.py): what was typed, encrypted with the two-factor keys
+    so nothing typed is stored in clear, until the sweep runs the matching once and deletes
+    it."""
 
     class Kind(models.TextChoices):
         VERIFICATION_RESEND = "verification_resend", _("補寄驗證信（待開通帳號）")
@@ -572,24 +501,3 @@ class RecoveryCode(models.Model):
 
     def __str__(self):
         return f"{self.account} {self.created_at:%Y-%m-%d}"
-
-
-class AccountSession(AbstractBaseSession):
-    """A session (Django's database session) that knows whose it is, so ending an account's
-    sessions is one DELETE: disabling or resetting an account ends them for good instead of
-    suspending them until it is enabled again (accounts.sessions.SessionStore fills it)."""
-
-    account = models.ForeignKey(
-        Account, on_delete=models.CASCADE, null=True, blank=True, related_name="sessions"
-    )
-
-    class Meta(AbstractBaseSession.Meta):
-        db_table = "accounts_session"
-        verbose_name = _("登入工作階段")
-        verbose_name_plural = _("登入工作階段")
-
-    @classmethod
-    def get_session_store_class(cls):
-        from accounts.sessions import SessionStore
-
-        return SessionStore

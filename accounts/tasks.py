@@ -1,38 +1,23 @@
+"""The accounts app's tasks: the public forms' matching, and the hourly cleanups. Each calls
+a service; no logic lives here."""
+
 import logging
 
 from celery import Task, shared_task
 from celery.exceptions import Retry
-from django.conf import settings
 
-from accounts import services
+from accounts import sessions
+from accounts.services import (
+    account_lookup,
+    password_reset,
+    public_request_sweep,
+    verification_resend,
+)
 
 logger = logging.getLogger(__name__)
 
 
-# The time limits end a send before the outbox's lease runs out (a relay feeding answers a
-# byte at a time), so the sweep never counts a live worker as lost: the soft one first (the
-# row is recorded as a send that may have gone out), the hard one 30 s later. Celery
-# enforces both only in the prefork pool, the worker's default and what is deployed; in
-# eager mode, a solo or threads pool, or with the clocks apart, a send can outlive the lease.
-# The sweep then hands the row to another worker (the mail may go out twice, under one
-# Message-ID) and the late worker's outcome is not recorded over it (services._close).
-@shared_task(
-    bind=True,
-    max_retries=None,
-    acks_late=True,
-    soft_time_limit=settings.OUTBOX_SEND_SOFT_TIME_LIMIT,
-    time_limit=settings.OUTBOX_SEND_TIME_LIMIT,
-)
-def send_outbound_email(self, outbound_email_id):
-    delivery = services.deliver_outbound_email(outbound_email_id=outbound_email_id)
-    if delivery.retry_in is not None and not self.request.is_eager:
-        raise self.retry(countdown=delivery.retry_in)
-    # Eager mode (the embedded default) has no worker to wait in: the row stays queued with
-    # its next_attempt_at, and the outbox sweep sends it when it is due.
-    return delivery.status
-
-
-# The public forms' matching (accounts/services.py, "Public self-service forms"). These take
+# The public forms' matching (accounts/services/public_requests.py). These take
 # what the visitor typed rather than ids: finding the account is the point, and doing it here
 # keeps the request's work the same for a match and a miss. The values are never logged:
 # callers pass a fixed argsrepr/kwargsrepr, nothing is returned, and no exception leaves the
@@ -57,7 +42,7 @@ class PublicFormTask(Task):
 
 @shared_task(base=PublicFormTask)
 def resend_verification_if_matching(*, full_name, username, email, origin=None):
-    services.send_verification_resend(
+    verification_resend.send_verification_resend(
         full_name=full_name, username=username, email=email, origin=origin
     )
 
@@ -66,7 +51,7 @@ def resend_verification_if_matching(*, full_name, username, email, origin=None):
 def send_password_reset_code_if_matching(
     *, full_name, username, email, prefix, flow_tag, origin=None
 ):
-    services.send_password_reset_code(
+    password_reset.send_password_reset_code(
         full_name=full_name,
         username=username,
         email=email,
@@ -83,7 +68,7 @@ RESEND_WAITS_FOR_STEP_ONE = (10, 30, 60)
 
 @shared_task(base=PublicFormTask, bind=True, max_retries=len(RESEND_WAITS_FOR_STEP_ONE))
 def resend_password_reset_code_if_matching(self, *, username, prefix, flow_tag, origin=None):
-    found = services.send_password_reset_code_again(
+    found = password_reset.send_password_reset_code_again(
         username=username, prefix=prefix, flow_tag=flow_tag, origin=origin
     )
     tries = self.request.retries
@@ -96,17 +81,12 @@ def resend_password_reset_code_if_matching(self, *, username, prefix, flow_tag, 
 
 @shared_task(base=PublicFormTask)
 def send_account_list_if_matching(*, unit_code, email, origin=None):
-    services.send_account_list(unit_code=unit_code, email=email, origin=origin)
-
-
-@shared_task
-def sweep_outbox():
-    return services.sweep_outbox()
+    account_lookup.send_account_list(unit_code=unit_code, email=email, origin=origin)
 
 
 @shared_task
 def sweep_public_requests():
-    return services.sweep_public_requests()
+    return public_request_sweep.sweep_public_requests()
 
 
 @shared_task
@@ -118,4 +98,4 @@ def clean_expired_captchas():
 
 @shared_task
 def clear_expired_sessions():
-    return services.clear_expired_sessions()
+    return sessions.clear_expired_sessions()

@@ -10,6 +10,8 @@ from django.core.cache import cache
 from django.shortcuts import render
 from django_ratelimit.core import is_ratelimited
 
+from accounts.models import SecurityEvent
+from accounts.security_log import record_security_event
 from portal.breaker import CircuitOpen
 from portal.net import client_ip
 
@@ -104,9 +106,6 @@ def _first_refusal_in_window(request) -> bool:
 def render_throttled(request):
     """The clear page for a refused request. The first refusal of a limit in its window is
     written to the security event log; the rest only to the process log."""
-    from accounts.models import SecurityEvent
-    from accounts.services import record_security_event
-
     if _first_refusal_in_window(request):
         record_security_event(
             kind=SecurityEvent.Kind.THROTTLED,

@@ -1,45 +1,24 @@
 from django.urls import path
 
-from accounts import views
+from accounts.views import own_account, public_forms, set_password, sign_in, two_factor
 
 app_name = "accounts"
 
 urlpatterns = [
-    path("login/", views.login_view, name="login"),
-    path("login/two-factor/", views.login_two_factor, name="login-two-factor"),
-    path("logout/", views.LogoutView.as_view(), name="logout"),
-    path("ckverifycode/<str:token>/", views.set_password, name="set-password"),
-    path("verify/resend/", views.verify_resend, name="verify-resend"),
-    path("password/forgot/", views.password_forgot, name="password-forgot"),
-    path("password/forgot/code/", views.password_forgot_code, name="password-forgot-code"),
-    path("account/lookup/", views.account_lookup, name="account-lookup"),
-    path("me/", views.me, name="me"),
-    path("me/password/", views.me_password, name="me-password"),
-    path("me/email/", views.me_email, name="me-email"),
-    path("me/two-factor/", views.me_two_factor, name="me-two-factor"),
-    path("me/two-factor/recovery-codes/", views.me_two_factor_codes, name="me-two-factor-codes"),
-    path("me/email/confirm/<str:token>/", views.email_confirm, name="email-confirm"),
-]
-
-urlpatterns += [
-    path("manage/accounts/", views.manage_accounts, name="manage-list"),
-    path("manage/accounts/new/", views.manage_account_new, name="manage-new"),
-    path("manage/accounts/export.csv", views.manage_accounts_export, name="manage-export"),
-    path("manage/accounts/<str:username>/", views.manage_account, name="manage-account"),
-    path("manage/transfer/", views.manage_transfer, name="manage-transfer"),
-]
-
-# The CSV import goes ahead of "manage/accounts/<username>/", which would take "import".
-urlpatterns = [
-    path("manage/accounts/import/", views.manage_import, name="manage-import"),
+    path("login/", sign_in.login_view, name="login"),
+    path("login/two-factor/", sign_in.login_two_factor, name="login-two-factor"),
+    path("logout/", sign_in.LogoutView.as_view(), name="logout"),
+    path("ckverifycode/<str:token>/", set_password.set_password, name="set-password"),
+    path("verify/resend/", public_forms.verify_resend, name="verify-resend"),
+    path("password/forgot/", public_forms.password_forgot, name="password-forgot"),
+    path("password/forgot/code/", public_forms.password_forgot_code, name="password-forgot-code"),
+    path("account/lookup/", public_forms.account_lookup, name="account-lookup"),
+    path("me/", own_account.me, name="me"),
+    path("me/password/", own_account.me_password, name="me-password"),
+    path("me/email/", own_account.me_email, name="me-email"),
+    path("me/two-factor/", two_factor.me_two_factor, name="me-two-factor"),
     path(
-        "manage/accounts/import/template.csv",
-        views.manage_import_template,
-        name="manage-import-template",
+        "me/two-factor/recovery-codes/", two_factor.me_two_factor_codes, name="me-two-factor-codes"
     ),
-    path("manage/accounts/import/result/", views.manage_import_result, name="manage-import-result"),
-    path(
-        "manage/accounts/import/failed.csv", views.manage_import_failed, name="manage-import-failed"
-    ),
-    *urlpatterns,
+    path("me/email/confirm/<str:token>/", own_account.email_confirm, name="email-confirm"),
 ]

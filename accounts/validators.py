@@ -194,3 +194,19 @@ class GuessabilityValidator:
 
     def get_help_text(self):
         return _("過於常見或容易猜到的密碼（例如包含姓名、校代碼、信箱）將不予通過。")
+
+
+# The rules in the order the pages list them under a new-password field (SPEC section 4).
+POLICY = [
+    LengthValidator,
+    CharacterClassValidator,
+    PasswordHistoryValidator,
+    LoginNameValidator,
+    SequenceValidator,
+    GuessabilityValidator,
+]
+
+
+def policy_rules() -> list[str]:
+    """The policy's rules in words, as the pages show them."""
+    return [validator().get_help_text() for validator in POLICY]

@@ -41,7 +41,7 @@ from django.db import connection, models, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Account, SecurityEvent  # noqa: E402
-from accounts.services import policy_failures  # noqa: E402
+from accounts.services.sign_in import policy_failures  # noqa: E402
 from announcements.models import Announcement  # noqa: E402
 from schools.models import Unit  # noqa: E402
 from stations.models import Consent, Station, StationGrant  # noqa: E402
@@ -206,7 +206,7 @@ def add_accounts(start: int, stop: int, layout: dict, now) -> None:
     hashed = make_password(PASSWORD)  # the project's hasher (PASSWORD_HASHERS[0])
     rows = [account_row(k, layout, unit_ids, codes, now, hashed) for k in range(start, stop)]
     # A password stored through the portal is stamped with the policy it was checked
-    # against (accounts.services._store_new_password), so sign-in skips the policy run.
+    # against (accounts.services.set_password.store_new_password), so sign-in skips the policy run.
     if hasattr(Account, "password_policy_stamp"):
         stamp = Account(unit=Unit(side=Unit.Side.SCHOOL)).password_policy_stamp
         for row in rows:

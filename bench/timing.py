@@ -39,10 +39,14 @@ import django  # noqa: E402
 
 django.setup()
 
-from accounts import imports, services  # noqa: E402
-from accounts.models import Account, OutboundEmail  # noqa: E402
+from accounts.models import Account  # noqa: E402
+from accounts.profile import Profile  # noqa: E402
 from bench.client import Client, csrf, fail, sign_in  # noqa: E402
+from mail.models import OutboundEmail  # noqa: E402
+from schools import csv_files  # noqa: E402
 from schools.models import Unit  # noqa: E402
+from schools.services.sub_accounts import create_sub_account  # noqa: E402
+from stations.models import Station  # noqa: E402
 
 IMPORT_ROWS = 2000
 TAKEN = range(0, 300, 3)  # 100 names already taken, as in the suite's old test
@@ -191,14 +195,14 @@ def import_csv(base, data, out):
     # The third unit's holder: the first two are the list/search and the create scenarios'.
     unit = Unit.objects.order_by("code")[2]
     holder = Account.objects.get(unit=unit, role=Account.Role.MAIN)
-    station = imports.usable_stations(unit).first()
+    station = Station.objects.usable_by(unit).first()
     for index in TAKEN:  # some names already taken, made as the portal makes them
         local = f"t{index:04d}"
         if not Account.objects.filter(unit=unit, local_part=local).exists():
-            services.create_sub_account(
+            create_sub_account(
                 unit=unit,
                 local_part=local,
-                profile=services.Profile(
+                profile=Profile(
                     full_name="黃淑芬",
                     office="學務處",
                     title="生教組長",
@@ -211,7 +215,7 @@ def import_csv(base, data, out):
     unit_mails = OutboundEmail.objects.filter(kind="account_created", account__unit=unit)
     mails_before = unit_mails.count()
     rows = [csv_row(f"t{index:04d}", station.slug) for index in range(IMPORT_ROWS)]
-    content = "\r\n".join([",".join(imports.CHINESE_HEADER), *rows]) + "\r\n"
+    content = "\r\n".join([",".join(csv_files.CHINESE_HEADER), *rows]) + "\r\n"
 
     client = Client(base)
     token = csrf(client)

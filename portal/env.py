@@ -66,7 +66,7 @@ def parse_email_url(url: str) -> dict:
     if not parsed.hostname:
         raise ImproperlyConfigured("EMAIL_URL has no host")
     return {
-        "EMAIL_BACKEND": "portal.mail_backends.SMTPBackend",
+        "EMAIL_BACKEND": "mail.backends.SMTPBackend",
         "EMAIL_HOST": parsed.hostname,
         "EMAIL_PORT": parsed.port or (465 if scheme in {"smtps", "smtp+ssl"} else 25),
         "EMAIL_HOST_USER": unquote(parsed.username or ""),

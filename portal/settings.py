@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "schools",
     "accounts",
+    "mail",
     "announcements",
     "stations",
 ]
@@ -222,7 +223,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("REDIS_CONNECT_TIMEOUT", 0.5)
 # A request that queues mail must not hang when the broker is down or hangs: try once more
 # at once (a pooled connection may just be stale), then the broker's circuit breaker opens
-# and the row waits for the outbox sweep (portal/emails.py dispatch).
+# and the row waits for the outbox sweep (mail/outbox.py dispatch).
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
@@ -232,8 +233,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "accounts.tasks.sweep_outbox", "schedule": 60.0},
-    # The public forms' requests kept while the broker was down (accounts/services.py).
+    "sweep-outbox": {"task": "mail.tasks.sweep_outbox", "schedule": 60.0},
+    # The public forms' requests kept while the broker was down (public_request_sweep.py).
     "sweep-public-requests": {"task": "accounts.tasks.sweep_public_requests", "schedule": 60.0},
     "clean-captchas": {"task": "accounts.tasks.clean_expired_captchas", "schedule": 3600.0},
     # Expired sessions stay in accounts_session until deleted (Django's clearsessions).
@@ -245,7 +246,7 @@ EMAIL_URL = env_str("EMAIL_URL")
 if EMAIL_URL:
     globals().update(parse_email_url(EMAIL_URL))
 else:
-    EMAIL_BACKEND = "portal.mail_backends.ConsoleAndFileBackend"
+    EMAIL_BACKEND = "mail.backends.ConsoleAndFileBackend"
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 # Seconds to wait for the relay: EMAIL_CONNECT_TIMEOUT to open the connection (a relay that
 # does not answer that is down: try again soon), EMAIL_TIMEOUT for each command and the
@@ -326,7 +327,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_for_lockout"
 AXES_HANDLER = "accounts.lockout.PerLoginNameHandler"
-AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "accounts.views.sign_in.lockout_response"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_DISABLE_ACCESS_LOG = True  # the security event log records every sign-in
 AXES_VERBOSE = False

@@ -2,8 +2,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy
+from django.views.generic import RedirectView
 
-from accounts import views as account_views
+from accounts.views import home, sign_in
 from portal import views
 
 admin.site.site_header = gettext_lazy("資料填報整合平臺 管理後台")
@@ -11,7 +12,7 @@ admin.site.site_title = gettext_lazy("資料填報整合平臺 管理後台")
 admin.site.index_title = gettext_lazy("客服與系統管理")
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
+    path("", home.home, name="home"),
     path("", include("accounts.urls")),
     path("", include("stations.urls")),
     path("", include("schools.urls")),
@@ -22,12 +23,18 @@ urlpatterns = [
     path("captcha/", include("captcha.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # The admin's own login form would bypass the captcha and lockout.
-    path("admin/login/", account_views.admin_login, name="admin-login"),
+    path("admin/login/", sign_in.admin_login, name="admin-login"),
     # Its password change would bypass the lockout, the notice mail and the history.
     path(
         "admin/password_change/",
-        account_views.admin_password_change,
+        sign_in.admin_password_change,
         name="admin-password-change",
+    ),
+    # The outbox moved from the accounts app to the mail app (issue 14): helpdesk's bookmarks
+    # of the old address still work.
+    path(
+        "admin/accounts/outboundemail/",
+        RedirectView.as_view(url="/admin/mail/outboundemail/", query_string=True),
     ),
     path("admin/", admin.site.urls),
 ]

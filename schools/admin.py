@@ -7,8 +7,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Account
-from schools import services
 from schools.models import MainAccountApplication, Unit
+from schools.services import applications
 
 
 @admin.register(Unit)
@@ -92,7 +92,7 @@ class MainAccountApplicationAdmin(admin.ModelAdmin):
 
     def _approve(self, request, application) -> bool:
         try:
-            account = services.approve_application(
+            account = applications.approve_application(
                 application=application, actor=request.user, request=request
             )
         except ValidationError as error:
@@ -121,7 +121,7 @@ class MainAccountApplicationAdmin(admin.ModelAdmin):
 
     def _reject(self, request, application, reason) -> bool:
         try:
-            services.reject_application(
+            applications.reject_application(
                 application=application, actor=request.user, reason=reason, request=request
             )
         except ValidationError as error:
@@ -199,6 +199,6 @@ class MainAccountApplicationAdmin(admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "can_decide": self.has_decide_permission(request),
-            "default_reason": services.default_rejection_reason(),
+            "default_reason": applications.default_rejection_reason(),
         }
         return super().change_view(request, object_id, form_url, extra_context)

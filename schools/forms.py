@@ -3,16 +3,23 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import (
-    captcha_field,
+from accounts.captcha import captcha_field
+from accounts.fields import (
+    PasswordField,
     email_field,
     full_name_field,
     office_field,
     phone_field,
     title_field,
 )
-from accounts.models import Account, local_part_validator, normalize_login_name
-from schools.services import find_unit
+from accounts.forms import ProfileForm
+from accounts.models import Account, local_part_validator
+from accounts.normalize import normalize_login_name
+from accounts.profile import Profile
+from accounts.services.new_accounts import validate_new_local_part
+from schools.csv_files import read_import_file
+from schools.services.units import find_unit
+from stations.models import Station
 
 HAS_MAIN_ACCOUNT = "has_main_account"
 MAIN_ACCOUNT_DISABLED = "main_account_disabled"
@@ -116,3 +123,110 @@ class MainAccountApplicationForm(forms.Form):
                     _("帳號 %(username)s 已有人使用，請換一個。") % {"username": username},
                 )
         return cleaned
+
+
+# --- The holder's pages (/manage/) ----------------------------------------------------
+
+
+class StationChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, station):
+        return station.name
+
+
+def stations_field(unit):
+    """The active stations the unit's side may use."""
+    return StationChoiceField(
+        label=_("編報站"),
+        queryset=Station.objects.usable_by(unit),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("勾選這位老師需要填報的系統編報站。"),
+    )
+
+
+class SubAccountProfileForm(ProfileForm):
+    email = email_field(label=_("信箱"))
+
+    def __init__(self, *args, unit, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].help_text = _("請勿填寫私人信箱；設定密碼的連結會寄到這裡。")
+        self.fields["phone"].help_text = _("請勿填寫私人電話。")
+        self.fields["stations"] = stations_field(unit)
+
+
+class SubAccountCreateForm(SubAccountProfileForm):
+    local_part = forms.CharField(
+        label=_("子帳號"),
+        max_length=30,
+        help_text=_(
+            "可以使用英文、數字、「.」、「-」組合而成，2 到 30 個字元（系統會檢查是否重複）。"
+        ),
+        error_messages={"required": _("請輸入子帳號。")},
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
+    )
+    captcha = captcha_field()
+    field_order = [
+        "local_part",
+        "full_name",
+        "office",
+        "title",
+        "phone",
+        "email",
+        "stations",
+        "captcha",
+    ]
+
+    def __init__(self, *args, unit, **kwargs):
+        self.unit = unit
+        super().__init__(*args, unit=unit, **kwargs)
+        self.fields["local_part"].widget.attrs["data-prefix"] = f"{unit.code}_"
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("local_part"):
+            person = Profile(
+                full_name=cleaned.get("full_name", ""),
+                office="",
+                title="",
+                phone="",
+                email=cleaned.get("email", ""),
+            )
+            local_part, problems = validate_new_local_part(
+                unit=self.unit, local_part=cleaned["local_part"], person=person
+            )
+            if problems:
+                self.add_error("local_part", problems)
+            else:
+                cleaned["local_part"] = local_part
+        return cleaned
+
+
+class TransferForm(forms.Form):
+    successor = forms.CharField(
+        label=_("接任者的帳號"),
+        max_length=150,
+        help_text=_("接任者必須是貴單位已開通的子帳號，例如 010300_teacher01。"),
+        error_messages={"required": _("請輸入接任者的帳號。")},
+    )
+    password = PasswordField(
+        label=_("您的密碼"),
+        error_messages={"required": _("請輸入您的密碼。")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV 檔"),
+        help_text=_("UTF-8 編碼（可含 BOM）的 CSV 檔，最多 2 MB、2,000 列。"),
+        error_messages={
+            "required": _("請選擇要匯入的 CSV 檔。"),
+            "missing": _("請選擇要匯入的 CSV 檔。"),
+            "invalid": _("沒有收到檔案，請重新選擇 CSV 檔後再上傳。"),
+            "empty": _("檔案是空的，請使用範本檔填寫後再上傳。"),
+        },
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self):
+        return read_import_file(self.cleaned_data["file"])

@@ -42,6 +42,14 @@ class StationQuerySet(models.QuerySet):
         stations = self.filter(is_active=True, grants__account=account).order_by("order", "name")
         return [station for station in stations if side is None or side in station.sides]
 
+    def usable_by(self, unit):
+        """The active stations a unit's side may use (those a holder can grant), in the order
+        the pages show them."""
+        allowed = [
+            s.pk for s in self.filter(is_active=True) if unit is None or unit.side in s.sides
+        ]
+        return self.filter(pk__in=allowed).order_by("order", "name")
+
 
 class Station(models.Model):
     """A reporting station (系統編報站): an OpenID Connect client of the portal."""

@@ -8,5 +8,4 @@ urlpatterns = [
     path("stations/<slug:slug>/", views.enter, name="enter"),
     path("stations/<slug:slug>/consent/", views.consent, name="consent"),
     path("me/stations/", views.my_stations, name="mine"),
-    path("manage/stations/", views.manage, name="manage"),
 ]

@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.access import require_main_account
 from stations import services
 from stations.models import Consent, Station, StationGrant
 
@@ -98,24 +97,3 @@ def my_stations(request):
             }
         )
     return render(request, "stations/mine.html", {"rows": rows})
-
-
-@login_required
-@never_cache
-@require_http_methods(["GET", "POST"])
-def manage(request):
-    require_main_account(request.user)
-    if request.method == "POST":
-        station = get_station(request.POST.get("station", ""))
-        sent = services.send_consent_reminders(
-            holder=request.user, station=station, request=request
-        )
-        messages.success(
-            request,
-            _("已寄出 %(count)d 封提醒信（%(station)s）。")
-            % {"count": sent, "station": station.name},
-        )
-        return redirect("stations:manage")
-    return render(
-        request, "stations/manage.html", {"overview": services.consent_overview(request.user.unit)}
-    )

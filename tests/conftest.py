@@ -29,18 +29,16 @@ from django.utils import timezone
 from accounts import guest_home
 from accounts.hashers import PortalArgon2PasswordHasher
 from accounts.models import Account, TwoFactorDevice, normalize_login_name
-from accounts.services import (
-    PASSWORD_CHANGE_REQUIRED,
-    Profile,
-    confirm_two_factor_binding,
-    create_main_account,
-    start_two_factor_binding,
-)
+from accounts.profile import Profile
+from accounts.services.new_accounts import create_main_account
+from accounts.services.sign_in import PASSWORD_CHANGE_REQUIRED
+from accounts.services.two_factor_setup import confirm_two_factor_binding, start_two_factor_binding
 from accounts.two_factor import code_at, decrypt_secret
 from portal import breaker
 from portal.celery import app as celery_app
 from portal.env import parse_email_url
 from schools.models import Unit
+from tests.write_guard import guarded
 
 # A password that satisfies every rule of the policy, on both sides.
 GOOD_PASSWORD = "Harbor#Lantern-Tide82"
@@ -102,6 +100,16 @@ def fresh_readiness():
     forget_readiness()
     yield
     forget_readiness()
+
+
+@pytest.fixture(autouse=True)
+def writes_only_through_services():
+    """Under every test: a view, form or admin class that writes a model itself, instead of
+    through a service, fails the test (tests/write_guard.py)."""
+    guard, wrapper = guarded()
+    with wrapper:
+        yield guard
+    assert not guard.violations, guard.violations
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,9 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from accounts import services
 from accounts.models import Account, AccountSession, EmailChangeRequest, SecurityEvent
+from accounts.services.account_care import disable_account, enable_account
+from accounts.services.password_reset import start_password_reset
 from tests.conftest import (
     CAPTCHA_OK,
     GOOD_PASSWORD,
@@ -122,7 +123,7 @@ def test_the_person_signed_in_confirms_a_change_the_holder_asked_for(holder_in, 
     path = confirm_path(mails_to("lin.new@school.edu.tw")[0])
     person = CommittingClient()
     sign_in(person, "010300_teacher01", GOOD_PASSWORD)
-    services.start_password_reset(full_name="林志明", username="010300_teacher01", email=OLD)
+    start_password_reset(full_name="林志明", username="010300_teacher01", email=OLD)
 
     assert "確認變更" in person.get(path).content.decode()
     assert person.post(path).status_code == 302
@@ -212,7 +213,7 @@ def test_a_holders_unconfirmed_changes_end_when_the_holder_is_disabled(
     holder_sets_email(holder_in, "010300_teacher01", NEW)
     path = confirm_path(mails_to(NEW)[0])
 
-    services.disable_account(account=holder, actor=helpdesk)
+    disable_account(account=holder, actor=helpdesk)
 
     assert confirm_as_teacher(path).status_code == 404
     assert email_of(teacher) == OLD
@@ -383,11 +384,11 @@ def test_a_superuser_may_disable_and_enable_a_staff_member(helpdesk, db):
         "root", email="root@portal.example.tw", password=GOOD_PASSWORD, full_name="管理者"
     )
     with pytest.raises(Exception, match="超級使用者"):
-        services.disable_account(account=helpdesk, actor=helpdesk)
+        disable_account(account=helpdesk, actor=helpdesk)
 
-    services.disable_account(account=helpdesk, actor=root)
+    disable_account(account=helpdesk, actor=root)
     helpdesk.refresh_from_db()
     assert helpdesk.state == Account.State.DISABLED
-    services.enable_account(account=helpdesk, actor=root)
+    enable_account(account=helpdesk, actor=root)
     helpdesk.refresh_from_db()
     assert helpdesk.state == Account.State.ACTIVE

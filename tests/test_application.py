@@ -257,7 +257,7 @@ def test_a_wrong_captcha_stores_nothing(client, real_captcha, school):
 
 def test_one_mail_address_gets_a_few_applications_an_hour_then_a_clear_page(client, school):
     from accounts.throttles import LIMITS
-    from schools.views import APPLY_SCOPE
+    from schools.views.guest import APPLY_SCOPE
 
     allowed = int(dict(LIMITS[APPLY_SCOPE])["key"].split("/")[0])
     answers = [apply(client, local_part=f"try{n}").status_code for n in range(allowed + 1)]

@@ -10,8 +10,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts import services
 from accounts.models import Account, SecurityEvent
+from accounts.services import sign_in as sign_in_service
 from tests.conftest import (
     GOOD_PASSWORD,
     OTHER_GOOD_PASSWORD,
@@ -177,7 +177,7 @@ def test_a_good_password_is_checked_once_and_remembered(client, teacher, monkeyp
     def not_again(*args):
         raise AssertionError("the policy ran again")
 
-    monkeypatch.setattr(services, "policy_failures", not_again)
+    monkeypatch.setattr(sign_in_service, "policy_failures", not_again)
     with CaptureQueriesContext(connection) as queries:
         assert sign_in(CommittingClient(), "010300_teacher01", GOOD_PASSWORD).url == "/"
     assert not any(

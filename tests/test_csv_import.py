@@ -14,10 +14,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from accounts import imports
-from accounts.models import Account, OutboundEmail, SecurityEvent
-from accounts.services import reset_account
+from accounts.models import Account, SecurityEvent
+from accounts.services.account_care import reset_account
+from mail.models import OutboundEmail
 from portal.celery import app as celery_app
+from schools import csv_files
 from stations.models import Station, StationGrant
 from tests.conftest import GOOD_PASSWORD, make_account, sign_in
 
@@ -41,7 +42,7 @@ def row(local_part, full_name="黃淑芬", **fields):
         "stations": "",
         **fields,
     }
-    return ",".join([local_part, full_name, *(values[name] for name in imports.COLUMNS[2:])])
+    return ",".join([local_part, full_name, *(values[name] for name in csv_files.COLUMNS[2:])])
 
 
 def upload(client, content, name="accounts.csv", follow=True):

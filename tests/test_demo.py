@@ -6,8 +6,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from accounts.models import Account, OutboundEmail
+from accounts.models import Account
 from announcements.models import Announcement
+from mail.models import OutboundEmail
 from stations.models import Station, StationGrant
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +21,7 @@ def run_demo() -> str:
 
 
 def test_the_demo_loads_every_feature_and_can_run_again(settings, tmp_path):
-    settings.EMAIL_BACKEND = "portal.mail_backends.ConsoleAndFileBackend"
+    settings.EMAIL_BACKEND = "mail.backends.ConsoleAndFileBackend"
     settings.EMAIL_FILE_PATH = tmp_path / "mail"
     first = run_demo()
     counts = (

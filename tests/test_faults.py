@@ -5,8 +5,10 @@ servers of its own (tests/faults.py); the machine's shared services are never st
 import pytest
 from django.conf import settings as settings_module
 
-from accounts.models import Account, OutboundEmail
-from accounts.services import Profile, create_main_account
+from accounts.models import Account
+from accounts.profile import Profile
+from accounts.services.new_accounts import create_main_account
+from mail.models import OutboundEmail
 from portal import breaker
 from portal.celery import app as celery_app
 from tests.conftest import GOOD_PASSWORD, sign_in
@@ -127,9 +129,9 @@ def test_the_sweep_hands_the_waiting_rows_over_once_the_broker_answers_again(
     hung_redis.server.resume()
     settings.CIRCUIT_BREAKER_OPEN_SECONDS = 0
     touched = hung_redis.touched()
-    from portal import emails
+    from mail import outbox
 
-    emails.dispatch(OutboundEmail.objects.get().pk)  # as the sweep does
+    outbox.dispatch(OutboundEmail.objects.get().pk)  # as the sweep does
     assert hung_redis.touched() > touched
     assert breaker.broker.state == "closed"
 

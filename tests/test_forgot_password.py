@@ -541,7 +541,7 @@ def test_a_wrong_code_after_a_step_one_naming_an_account_logs_that_login_name(cl
 
 
 def flow_of(client):
-    from accounts.services import ResetFlow
+    from accounts.services.password_reset import ResetFlow
 
     return ResetFlow.from_session(client.session["password_reset_flow"])
 
@@ -578,7 +578,7 @@ def test_a_resend_run_twice_makes_one_new_code_and_one_mail(client, teacher):
 
 def test_a_resend_never_draws_the_prefix_it_replaces():
     """A re-run of a resend's task is told by its prefix, so a resend never repeats it."""
-    from accounts.services import _new_prefix
+    from accounts.services.password_reset import _new_prefix
 
     assert all(_new_prefix(unlike="AB") != "AB" for _ in range(3000))
 

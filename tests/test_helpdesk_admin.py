@@ -8,7 +8,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Account, OutboundEmail, SecurityEvent
+from accounts.models import Account, SecurityEvent
+from mail.models import OutboundEmail
 from tests.conftest import GOOD_PASSWORD, make_account, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -190,10 +191,10 @@ def test_helpdesk_reads_the_outbox_and_resends_a_failed_mail(desk, teacher):
         attempts=6,
         last_error="ConnectionRefusedError",
     )
-    page = desk.get("/admin/accounts/outboundemail/").content.decode()
+    page = desk.get("/admin/mail/outboundemail/").content.decode()
     assert "ConnectionRefusedError" in page
     desk.post(
-        "/admin/accounts/outboundemail/",
+        "/admin/mail/outboundemail/",
         {"action": "resend_selected", "_selected_action": [row.pk]},
     )
     row.refresh_from_db()
@@ -222,7 +223,7 @@ def test_helpdesk_never_sees_a_link_or_code_in_the_outbox(desk, teacher):
         carries_secret=True,
         status=OutboundEmail.Status.FAILED,
     )
-    page = desk.get(f"/admin/accounts/outboundemail/{row.pk}/change/").content.decode()
+    page = desk.get(f"/admin/mail/outboundemail/{row.pk}/change/").content.decode()
     assert "SECRET-TOKEN" not in page
     assert "不在後台顯示" in page
 
@@ -283,7 +284,8 @@ def test_helpdesk_disables_and_enables_accounts(desk, teacher, helpdesk):
 
 
 def test_a_reset_frees_the_name_for_the_same_person_only(desk, holder, teacher, helpdesk):
-    from accounts.services import Profile, create_sub_account
+    from accounts.profile import Profile
+    from schools.services.sub_accounts import create_sub_account
 
     act(desk, "reset_selected", teacher)
     teacher.refresh_from_db()

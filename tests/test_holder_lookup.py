@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Account, SecurityEvent
 from accounts.throttles import LIMITS
-from schools.views import HOLDER_LOOKUP_SCOPE
+from schools.views.guest import HOLDER_LOOKUP_SCOPE
 from tests.conftest import CAPTCHA_OK, make_account
 
 pytestmark = pytest.mark.django_db

@@ -16,9 +16,10 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from django.db import connection
 
-from accounts import services
-from accounts.models import OutboundEmail
-from accounts.services import Profile, create_main_account
+from accounts.profile import Profile
+from accounts.services.new_accounts import create_main_account
+from mail.models import OutboundEmail
+from mail.outbox import sweep_outbox
 from portal.celery import app as celery_app
 
 pytestmark = [
@@ -137,7 +138,7 @@ def forget_the_killed_workers_task(outbound_email_id) -> int:
         client = channel.client
         for tag, payload in client.hgetall(channel.unacked_key).items():
             message = json.loads(payload)[0]
-            if message["headers"].get("task") != "accounts.tasks.send_outbound_email":
+            if message["headers"].get("task") != "mail.tasks.send_outbound_email":
                 continue
             body = message["body"]
             if message["properties"].get("body_encoding") == "base64":
@@ -176,7 +177,7 @@ def test_a_worker_killed_mid_send_loses_no_mail_and_the_next_sends_it_under_the_
 
         second = start_worker_process("second", smtp_port=port, log_dir=tmp_path)
         settings.OUTBOX_SENDING_LEASE = 0  # the lease (shortened here) has passed
-        services.sweep_outbox()  # what Celery beat runs every minute
+        sweep_outbox()  # what Celery beat runs every minute
         deadline = time.monotonic() + 120
         while row.status != OutboundEmail.Status.SENT and time.monotonic() < deadline:
             time.sleep(0.2)

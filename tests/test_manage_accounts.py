@@ -13,8 +13,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account, SecurityEvent
-from stations import services as station_services
 from stations.models import Station, StationGrant
+from stations.services import give_consent, grant_station
 from tests.conftest import CAPTCHA_OK, GOOD_PASSWORD, link_token, make_account, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -72,8 +72,8 @@ def test_another_units_accounts_are_not_found(holder_in, other_holder):
 def test_the_list_shows_the_units_accounts_with_state_stations_and_consent(
     holder_in, holder, teacher, other_holder, stats
 ):
-    station_services.grant_station(account=teacher, station=stats, actor=holder)
-    station_services.give_consent(account=teacher, station=stats)
+    grant_station(account=teacher, station=stats, actor=holder)
+    give_consent(account=teacher, station=stats)
     page = holder_in.get("/manage/accounts/").content.decode()
     assert "010300_teacher01" in page and "林志明" in page
     assert "公務統計報表 ✓" in page
@@ -96,7 +96,7 @@ def test_the_list_searches_and_filters(holder_in, holder, teacher, stats):
     late = make_account(holder.unit, "teacher02", full_name="黃淑芬", email="huang@school.edu.tw")
     late.state = Account.State.DISABLED
     late.save(update_fields=["state"])
-    station_services.grant_station(account=teacher, station=stats, actor=holder)
+    grant_station(account=teacher, station=stats, actor=holder)
     assert (
         "010300_teacher02"
         not in holder_in.get("/manage/accounts/", {"q": "林志明"}).content.decode()
@@ -154,9 +154,9 @@ def test_the_list_costs_the_same_queries_for_few_or_many_accounts(holder_in, hol
         holder_in.get("/manage/accounts/")
     for index in range(1, 40):
         account = make_account(holder.unit, f"t{index}", password=None)
-        station_services.grant_station(account=account, station=stats, actor=holder)
+        grant_station(account=account, station=stats, actor=holder)
         if index % 3 == 0:
-            station_services.give_consent(account=account, station=stats)
+            give_consent(account=account, station=stats)
     with CaptureQueriesContext(connection) as many:
         holder_in.get("/manage/accounts/")
     assert len(many) == len(few)
@@ -303,7 +303,7 @@ def test_resend_sends_a_new_link_to_a_pending_account_only(holder_in, holder, te
 def test_the_export_is_excel_friendly_and_holds_the_units_accounts_only(
     holder_in, holder, teacher, other_holder, stats
 ):
-    station_services.grant_station(account=teacher, station=stats, actor=holder)
+    grant_station(account=teacher, station=stats, actor=holder)
     response = holder_in.get("/manage/accounts/export.csv")
     assert response["Content-Type"].startswith("text/csv")
     body = response.content.decode("utf-8")

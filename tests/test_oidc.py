@@ -15,9 +15,9 @@ from jwcrypto import jwk, jwt
 
 from accounts.hashers import PortalArgon2PasswordHasher
 from accounts.models import Account, SecurityEvent
-from stations import services
 from stations.models import Station
 from stations.oidc import verified_secrets
+from stations.services import give_consent, grant_station, revoke_station
 from tests.conftest import GOOD_PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -114,8 +114,8 @@ def userinfo(access_token):
 
 
 def grant_and_consent(account, station):
-    services.grant_station(account=account, station=station, actor=None)
-    services.give_consent(account=account, station=station)
+    grant_station(account=account, station=station, actor=None)
+    give_consent(account=account, station=station)
 
 
 def test_a_station_signs_a_teacher_in_and_receives_only_the_consented_fields(
@@ -160,7 +160,7 @@ def test_nobody_can_register_a_client(teacher_in):
 def test_without_consent_the_authorize_step_shows_the_portal_consent_page(
     teacher_in, teacher, station
 ):
-    services.grant_station(account=teacher, station=station, actor=None)
+    grant_station(account=teacher, station=station, actor=None)
     relying_party = Station_(station, teacher_in)
     response = relying_party.authorize()
     assert response.status_code == 302
@@ -185,7 +185,7 @@ def test_an_account_without_the_grant_is_refused(teacher_in, station):
 
 
 def test_denying_consent_returns_home_and_issues_no_code(teacher_in, teacher, station):
-    services.grant_station(account=teacher, station=station, actor=None)
+    grant_station(account=teacher, station=station, actor=None)
     relying_party = Station_(station, teacher_in)
     response = teacher_in.post(
         "/stations/stats/consent/", {"decision": "deny", "next": relying_party.authorize_url()}
@@ -209,7 +209,7 @@ def test_revoking_consent_ends_the_tokens_and_asks_again(teacher_in, teacher, st
 def test_taking_the_grant_away_ends_the_tokens(teacher_in, teacher, station, holder):
     grant_and_consent(teacher, station)
     tokens, _claims = Station_(station, teacher_in).sign_in()
-    services.revoke_station(account=teacher, station=station, actor=holder)
+    revoke_station(account=teacher, station=station, actor=holder)
     assert userinfo(tokens["access_token"]).status_code == 401
     assert Station_(station, teacher_in).authorize().status_code == 403
 
@@ -302,7 +302,7 @@ def test_a_code_issued_before_the_grant_is_withdrawn_is_worthless(
     grant_and_consent(teacher, station)
     relying_party = Station_(station, teacher_in)
     code = code_of(relying_party.authorize())
-    services.revoke_station(account=teacher, station=station, actor=holder)
+    revoke_station(account=teacher, station=station, actor=holder)
     assert relying_party.token(code).status_code == 400
 
 
@@ -344,7 +344,7 @@ def test_the_authorization_response_names_the_same_issuer_as_discovery(
 
 
 def test_prompt_none_answers_the_station_instead_of_asking(teacher_in, teacher, station, client):
-    services.grant_station(account=teacher, station=station, actor=None)
+    grant_station(account=teacher, station=station, actor=None)
     response = Station_(station, teacher_in).authorize(prompt="none")
     assert response.status_code == 302
     assert "error=consent_required" in response["Location"]
@@ -352,7 +352,7 @@ def test_prompt_none_answers_the_station_instead_of_asking(teacher_in, teacher, 
 
 
 def test_only_the_authorize_endpoint_itself_may_follow_consent(teacher_in, teacher, station):
-    services.grant_station(account=teacher, station=station, actor=None)
+    grant_station(account=teacher, station=station, actor=None)
     response = teacher_in.post(
         "/stations/stats/consent/", {"decision": "allow", "next": "/o/authorize/../../admin/"}
     )

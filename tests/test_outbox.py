@@ -21,9 +21,22 @@ from django.core.management import call_command
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from accounts import services
-from accounts.models import OutboundEmail
-from accounts.services import Profile, create_main_account
+from accounts.profile import Profile
+from accounts.services.new_accounts import create_main_account
+from accounts.services.set_password import find_set_password_token
+from mail import outbox
+from mail.models import OutboundEmail
+from mail.outbox import (
+    CLAIM_LOST,
+    SWEEP_GRACE,
+    _after_unconfirmed_send,
+    _compose,
+    _finish,
+    _retry_later,
+    deliver_outbound_email,
+    sweep_outbox,
+)
+from mail.resend import resend_outbound_email
 from portal import breaker
 from portal.celery import app as celery_app
 from tests.conftest import free_port, message_id
@@ -86,9 +99,9 @@ def run_retries_as_they_fall_due(row):
         row.refresh_from_db()
         if row.status != OutboundEmail.Status.QUEUED:
             return row
-        due = row.next_attempt_at + services.SWEEP_GRACE + timedelta(seconds=1)
+        due = row.next_attempt_at + SWEEP_GRACE + timedelta(seconds=1)
         with time_machine.travel(due, tick=False):
-            services.sweep_outbox()
+            sweep_outbox()
     row.refresh_from_db()
     return row
 
@@ -113,9 +126,9 @@ def test_a_failed_smtp_send_is_retried_with_backoff_and_then_recorded_as_failed(
 
 
 def run_one_retry(row):
-    due = row.next_attempt_at + services.SWEEP_GRACE + timedelta(seconds=1)
+    due = row.next_attempt_at + SWEEP_GRACE + timedelta(seconds=1)
     with time_machine.travel(due, tick=False):
-        services.sweep_outbox()
+        sweep_outbox()
     row.refresh_from_db()
     return row
 
@@ -127,8 +140,8 @@ def test_a_retry_is_not_sent_before_its_time(
     create(school, django_capture_on_commit_callbacks)
     row = OutboundEmail.objects.get()
     with time_machine.travel(row.next_attempt_at - timedelta(seconds=10), tick=False):
-        assert services.deliver_outbound_email(outbound_email_id=row.pk).status == "skipped"
-        assert services.sweep_outbox() == {"requeued": 0, "resent": 0, "given_up": 0}
+        assert deliver_outbound_email(outbound_email_id=row.pk).status == "skipped"
+        assert sweep_outbox() == {"requeued": 0, "resent": 0, "given_up": 0}
     row.refresh_from_db()
     assert row.attempts == 1
 
@@ -144,14 +157,14 @@ def test_helpdesk_resends_a_failed_account_created_mail_with_a_fresh_link(
     sink, sink_port = sink_factory()
     smtp_settings(sink_port)
     with django_capture_on_commit_callbacks(execute=True):
-        fresh = services.resend_outbound_email(outbound_email=failed, actor=helpdesk)
+        fresh = resend_outbound_email(outbound_email=failed, actor=helpdesk)
     fresh.refresh_from_db()
     assert fresh.pk != failed.pk
     assert fresh.status == OutboundEmail.Status.SENT
     assert len(sink.messages) == 1
     assert sink.messages[0].rcpt_tos == [account.email]
     token = re.search(rb"/ckverifycode/([^/\s]+)/", sink.messages[0].content).group(1).decode()
-    assert services.find_set_password_token(token) is not None  # the new link works
+    assert find_set_password_token(token) is not None  # the new link works
 
 
 def test_a_temporary_refusal_is_retried_and_delivered_once(
@@ -367,7 +380,7 @@ def test_connecting_to_the_relay_waits_the_connect_timeout_and_commands_the_long
 def test_the_send_tasks_time_limits_end_a_send_before_the_lease_runs_out(settings):
     """No sum of timeouts bounds a send (a relay feeding a byte at a time restarts each wait):
     the task's time limits do, in the prefork pool, before the sweep counts it as lost."""
-    from accounts.tasks import send_outbound_email
+    from mail.tasks import send_outbound_email
 
     lease = settings.OUTBOX_SENDING_LEASE
     assert send_outbound_email.soft_time_limit < send_outbound_email.time_limit < lease
@@ -387,9 +400,9 @@ def test_the_retry_delays_stay_under_the_redis_visibility_timeout(settings):
 def test_a_row_is_never_sent_twice(school, django_capture_on_commit_callbacks):
     create(school, django_capture_on_commit_callbacks)
     row = OutboundEmail.objects.get()
-    assert services.deliver_outbound_email(outbound_email_id=row.pk).status == "skipped"
+    assert deliver_outbound_email(outbound_email_id=row.pk).status == "skipped"
     OutboundEmail.objects.filter(pk=row.pk).update(status=OutboundEmail.Status.SENDING)
-    assert services.deliver_outbound_email(outbound_email_id=row.pk).status == "skipped"
+    assert deliver_outbound_email(outbound_email_id=row.pk).status == "skipped"
     assert len(mail.outbox) == 1
 
 
@@ -445,7 +458,7 @@ def test_with_the_broker_down_the_request_succeeds_and_the_sweep_sends_later(
     assert breaker.broker.state == "open"
     tried = broker_down.connections
     with django_capture_on_commit_callbacks(execute=True):
-        services.resend_outbound_email(
+        resend_outbound_email(
             outbound_email=OutboundEmail.objects.create(
                 kind="x",
                 to_address="a@b.tw",
@@ -498,7 +511,7 @@ def test_the_sweep_leaves_fresh_rows_to_the_broker_and_sending_rows_to_their_wor
         status=OutboundEmail.Status.SENDING,
         claimed_at=now - timedelta(minutes=1),
     )
-    assert services.sweep_outbox(now=now) == {"requeued": 0, "resent": 0, "given_up": 0}
+    assert sweep_outbox(now=now) == {"requeued": 0, "resent": 0, "given_up": 0}
     fresh.refresh_from_db()
     sending.refresh_from_db()
     assert fresh.status == OutboundEmail.Status.QUEUED
@@ -512,7 +525,7 @@ def test_a_row_left_sending_past_its_lease_is_sent_once_more_under_its_message_i
     sink, port = sink_factory()
     smtp_settings(port)
     row = lost_mid_send()
-    result = services.sweep_outbox()
+    result = sweep_outbox()
     row.refresh_from_db()
     assert row.status == OutboundEmail.Status.SENT
     assert row.attempts == 2
@@ -521,7 +534,7 @@ def test_a_row_left_sending_past_its_lease_is_sent_once_more_under_its_message_i
     assert result["resent"] == 1
 
     with time_machine.travel(timezone.now() + timedelta(days=1), tick=False):
-        services.sweep_outbox()
+        sweep_outbox()
     assert len(sink.messages) == 1
 
 
@@ -530,7 +543,7 @@ def test_a_database_error_right_after_the_claim_loses_no_mail(
 ):
     sink, port = sink_factory()
     smtp_settings(port)
-    compose, calls = services._compose, []
+    compose, calls = _compose, []
 
     def database_gone_after_the_claim(row):
         calls.append(row.pk)
@@ -538,18 +551,18 @@ def test_a_database_error_right_after_the_claim_loses_no_mail(
             raise OperationalError("server closed the connection unexpectedly")
         return compose(row)
 
-    monkeypatch.setattr(services, "_compose", database_gone_after_the_claim, raising=False)
+    monkeypatch.setattr(outbox, "_compose", database_gone_after_the_claim, raising=False)
     with pytest.raises(OperationalError):
         create(school, django_capture_on_commit_callbacks)
     row = OutboundEmail.objects.get()
     assert row.status == OutboundEmail.Status.SENDING
-    services.sweep_outbox()  # within the lease its worker may still be sending: left alone
+    sweep_outbox()  # within the lease its worker may still be sending: left alone
     row.refresh_from_db()
     assert row.status == OutboundEmail.Status.SENDING
 
     after_the_lease = row.claimed_at + timedelta(hours=1)
     with time_machine.travel(after_the_lease, tick=False):
-        services.sweep_outbox()
+        sweep_outbox()
     row.refresh_from_db()
     assert row.status == OutboundEmail.Status.SENT
     assert row.attempts == 2
@@ -565,7 +578,7 @@ def test_a_row_lost_twice_is_failed_with_a_reason_and_helpdesk_can_resend_it(
     smtp_settings(port)
     row = lost_mid_send(unconfirmed_sends=1)
     secret = lost_mid_send(unconfirmed_sends=1, carries_secret=True, kind="password_reset_code")
-    assert services.sweep_outbox() == {"requeued": 0, "resent": 0, "given_up": 2}
+    assert sweep_outbox() == {"requeued": 0, "resent": 0, "given_up": 2}
     row.refresh_from_db()
     secret.refresh_from_db()
     assert row.status == secret.status == OutboundEmail.Status.FAILED
@@ -575,7 +588,7 @@ def test_a_row_lost_twice_is_failed_with_a_reason_and_helpdesk_can_resend_it(
 
     first_message_id = row.message_id
     with django_capture_on_commit_callbacks(execute=True):
-        services.resend_outbound_email(outbound_email=row, actor=helpdesk)
+        resend_outbound_email(outbound_email=row, actor=helpdesk)
     row.refresh_from_db()
     assert row.status == OutboundEmail.Status.SENT
     # A deliberate resend is a new message: a mailbox that got a lost try must not drop it.
@@ -594,7 +607,7 @@ def test_a_mail_with_a_one_time_code_cannot_be_resent(helpdesk, teacher):
         status=OutboundEmail.Status.SENT,
     )
     with pytest.raises(ValidationError, match="無法重寄"):
-        services.resend_outbound_email(outbound_email=row, actor=helpdesk)
+        resend_outbound_email(outbound_email=row, actor=helpdesk)
 
 
 def test_a_failed_mail_resent_by_helpdesk_goes_out_under_a_new_message_id(
@@ -605,7 +618,7 @@ def test_a_failed_mail_resent_by_helpdesk_goes_out_under_a_new_message_id(
         kind="password_changed", to_address="wang@school.edu.tw", subject="s", body_text="b"
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.emails.dispatch(row.pk)
+        outbox.dispatch(row.pk)
     failed = run_retries_as_they_fall_due(row)
     assert failed.status == OutboundEmail.Status.FAILED
     automatic_tries_id = failed.message_id
@@ -613,7 +626,7 @@ def test_a_failed_mail_resent_by_helpdesk_goes_out_under_a_new_message_id(
     sink, port = sink_factory()
     smtp_settings(port)
     with django_capture_on_commit_callbacks(execute=True):
-        services.resend_outbound_email(outbound_email=failed, actor=helpdesk)
+        resend_outbound_email(outbound_email=failed, actor=helpdesk)
     failed.refresh_from_db()
     assert failed.status == OutboundEmail.Status.SENT
     assert sink.message_ids == [failed.message_id]
@@ -632,14 +645,14 @@ def test_a_bug_composing_a_mail_fails_it_at_once_with_the_reason(
     def broken_template(row):
         raise KeyError("platform_name")
 
-    monkeypatch.setattr(services, "_compose", broken_template)
+    monkeypatch.setattr(outbox, "_compose", broken_template)
     create(school, django_capture_on_commit_callbacks)
     row = OutboundEmail.objects.get()
     assert row.status == OutboundEmail.Status.FAILED
     assert "無法組成這封信" in row.last_error and "KeyError" in row.last_error
     assert "/ckverifycode/" not in row.body_text
     with time_machine.travel(timezone.now() + timedelta(days=1), tick=False):
-        services.sweep_outbox()
+        sweep_outbox()
     row.refresh_from_db()
     assert row.status == OutboundEmail.Status.FAILED
     assert sink.data_seen == []
@@ -648,9 +661,9 @@ def test_a_bug_composing_a_mail_fails_it_at_once_with_the_reason(
 @pytest.mark.parametrize(
     "late_outcome",
     [
-        lambda row: services._retry_later(row, last_error="451 4.3.0 Try again later"),
-        lambda row: services._after_unconfirmed_send(row, "TimeoutError: timed out"),
-        lambda row: services._finish(row, status=OutboundEmail.Status.FAILED, last_error="x"),
+        lambda row: _retry_later(row, last_error="451 4.3.0 Try again later"),
+        lambda row: _after_unconfirmed_send(row, "TimeoutError: timed out"),
+        lambda row: _finish(row, status=OutboundEmail.Status.FAILED, last_error="x"),
     ],
     ids=["retry-later", "unconfirmed", "failed"],
 )
@@ -664,7 +677,7 @@ def test_a_late_workers_outcome_is_not_recorded_over_the_row_the_sweep_gave_away
     smtp_settings(port)
     row = lost_mid_send()
     as_the_late_worker_saw_it = OutboundEmail.objects.get(pk=row.pk)
-    services.sweep_outbox()
+    sweep_outbox()
     row.refresh_from_db()
     assert row.status == OutboundEmail.Status.SENT
 
@@ -723,19 +736,17 @@ def test_a_worker_that_outlived_its_lease_records_nothing_over_the_next_workers_
         kind="password_changed", to_address="wang@school.edu.tw", subject="s", body_text="b"
     )
     results = {}
-    first = in_a_thread(
-        lambda: services.deliver_outbound_email(outbound_email_id=row.pk), results, "first"
-    )
+    first = in_a_thread(lambda: deliver_outbound_email(outbound_email_id=row.pk), results, "first")
     wait_for(lambda: len(sink.data_seen) == 1, "the first worker's message at the relay")
     settings.OUTBOX_SENDING_LEASE = 0  # the first worker has now outlived its lease
-    sweep = in_a_thread(services.sweep_outbox, results, "sweep")  # the second worker sends
+    sweep = in_a_thread(sweep_outbox, results, "sweep")  # the second worker sends
     wait_for(lambda: len(sink.data_seen) == 2, "the second worker's message at the relay")
 
     first_answer.set()
     first.join(timeout=30)
     row.refresh_from_db()
     assert row.status == OutboundEmail.Status.SENDING  # still the second worker's
-    assert results["first"].status == services.CLAIM_LOST
+    assert results["first"].status == CLAIM_LOST
     assert "is not recorded" in caplog.text
 
     second_answer.set()
@@ -755,18 +766,18 @@ def test_two_sweeps_at_once_dispatch_each_lost_row_exactly_once(
     sink, port = sink_factory()
     smtp_settings(port)
     rows = [lost_mid_send(to_address=f"t{n}@school.edu.tw") for n in range(20)]
-    dispatch, dispatched = services.emails.dispatch, []
+    dispatch, dispatched = outbox.dispatch, []
 
     def counted(pk):
         dispatched.append(pk)
         dispatch(pk)
 
-    monkeypatch.setattr(services.emails, "dispatch", counted)
+    monkeypatch.setattr(outbox, "dispatch", counted)
     both_ready = threading.Barrier(2)
 
     def sweep():
         both_ready.wait(timeout=30)
-        return services.sweep_outbox()
+        return sweep_outbox()
 
     results = {}
     sweeps = [in_a_thread(sweep, results, name) for name in ("one", "two")]

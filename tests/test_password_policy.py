@@ -8,7 +8,8 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from accounts.models import Account
-from accounts.services import Profile, create_main_account
+from accounts.profile import Profile
+from accounts.services.new_accounts import create_main_account
 from tests.conftest import CAPTCHA_OK, GOOD_PASSWORD, OTHER_GOOD_PASSWORD, link_token
 
 TOO_SHORT = "密碼長度至少需要 8 個字元。"

@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy
 
-from accounts.forms import SignInForm, captcha_field
+from accounts.captcha import captcha_field
+from accounts.forms import SignInForm
 from announcements import services
 from portal.cache import PortalRedisCache
 from portal.forms import PortalFormRenderer

@@ -18,8 +18,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts import services, tasks
-from accounts.models import OutboundEmail, PasswordResetCode, PendingPublicRequest, SecurityEvent
+from accounts import tasks
+from accounts.models import PasswordResetCode, PendingPublicRequest, SecurityEvent
+from accounts.services import account_lookup, password_reset, verification_resend
+from accounts.services.public_request_sweep import PENDING_REQUEST_TRIES, sweep_public_requests
+from accounts.services.public_requests import keep_public_request
+from mail.models import OutboundEmail
 from portal import breaker
 from portal.celery import app as celery_app
 from tests.conftest import CAPTCHA_OK, free_port, make_account, sign_in
@@ -241,9 +245,10 @@ def matching_fails(monkeypatch):
     def fail(*args, **typed):
         raise RuntimeError(f"no luck with {args} {typed}")
 
-    monkeypatch.setattr(services, "find_person", fail)
-    monkeypatch.setattr(services, "_reset_flow_account", fail)
-    monkeypatch.setattr(services.Unit.objects, "annotate", fail)
+    monkeypatch.setattr(verification_resend, "find_person", fail)
+    monkeypatch.setattr(password_reset, "find_person", fail)
+    monkeypatch.setattr(password_reset, "_reset_flow_account", fail)
+    monkeypatch.setattr(account_lookup.Unit.objects, "annotate", fail)
 
 
 @pytest.mark.parametrize("form", FORMS.values(), ids=list(FORMS))
@@ -276,7 +281,7 @@ def test_a_kept_request_whose_matching_fails_is_tried_three_times_then_dropped_u
     path, typed, _miss = form
     request_and_commit(path, {**typed, **CAPTCHA_OK})
     with caplog.at_level(logging.DEBUG):
-        for _ in range(services.PENDING_REQUEST_TRIES - 1):
+        for _ in range(PENDING_REQUEST_TRIES - 1):
             assert sweep(django_capture_on_commit_callbacks)["retried"] == 1
             assert PendingPublicRequest.objects.get().claimed_at is None
         assert sweep(django_capture_on_commit_callbacks)["dropped"] == 1
@@ -296,7 +301,7 @@ def test_two_sweeps_at_once_process_each_kept_request_once(people):
     # Account lookups: a lookup run twice would mail twice (a reset code's step 1 would not).
     kept = 20
     for _ in range(kept):
-        services.keep_public_request(
+        keep_public_request(
             kind=PendingPublicRequest.Kind.ACCOUNT_LIST,
             fields={"unit_code": "010300", "email": SHARED, "origin": {}},
             reason="ConnectionError",
@@ -307,7 +312,7 @@ def test_two_sweeps_at_once_process_each_kept_request_once(people):
     def run():
         try:
             barrier.wait()
-            results.append(services.sweep_public_requests())
+            results.append(sweep_public_requests())
         finally:
             connection.close()
 

@@ -14,7 +14,8 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import Account, SecurityEvent
-from accounts.services import Profile, create_main_account
+from accounts.profile import Profile
+from accounts.services.new_accounts import create_main_account
 from tests.conftest import CAPTCHA_OK, link_token
 from tests.request_work import work_in_request
 

@@ -8,8 +8,9 @@ from captcha.models import CaptchaStore
 from django.core import mail
 from django.test import Client
 
-from accounts import services
-from accounts.models import Account, OutboundEmail, SecurityEvent, SetPasswordToken
+from accounts.models import Account, SecurityEvent, SetPasswordToken
+from accounts.services.set_password import issue_set_password_link
+from mail.models import OutboundEmail
 from tests.conftest import CAPTCHA_OK, GOOD_PASSWORD, LINK_PATTERN, sign_in
 
 GONE = "連結已經失效"
@@ -118,7 +119,7 @@ def test_it_expires_after_72_hours(client, pending_main, set_password_token):
 
 
 def test_a_newer_link_ends_the_older_one(client, pending_main, set_password_token):
-    newer = LINK_PATTERN.search(services.issue_set_password_link(account=pending_main)).group(1)
+    newer = LINK_PATTERN.search(issue_set_password_link(account=pending_main)).group(1)
 
     old_page = client.get(url(set_password_token))
     new_page = client.get(url(newer))

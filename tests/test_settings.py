@@ -203,7 +203,7 @@ def test_a_sender_without_a_domain_is_accepted_with_a_message_id_domain(tmp_path
         tmp_path,
         "shell",
         "-c",
-        "from accounts.models import new_message_id; print(new_message_id())",
+        "from mail.models import new_message_id; print(new_message_id())",
         DEBUG="true",
         DEFAULT_FROM_EMAIL="Portal <noreply>",
         EMAIL_MESSAGE_ID_DOMAIN="portal.example.tw",
@@ -312,7 +312,7 @@ def test_a_statement_timeout_that_is_no_time_fails_loudly(tmp_path):
 def test_it_reads_a_starttls_mail_url():
     settings = parse_email_url("smtp+tls://user:p%40ss@mail.example.tw:587")
 
-    assert settings["EMAIL_BACKEND"] == "portal.mail_backends.SMTPBackend"
+    assert settings["EMAIL_BACKEND"] == "mail.backends.SMTPBackend"
     assert settings["EMAIL_HOST"] == "mail.example.tw"
     assert settings["EMAIL_PORT"] == 587
     assert settings["EMAIL_HOST_USER"] == "user"

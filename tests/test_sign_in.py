@@ -406,11 +406,11 @@ def test_a_wrong_captcha_is_tied_to_its_box_for_screen_readers(client, path):
 
 
 def test_the_captcha_of_the_signed_in_and_link_pages_is_tied_to_its_error_too(client, holder):
-    from accounts import services
+    from accounts.services.set_password import issue_set_password_link
     from tests.conftest import LINK_PATTERN, make_account
 
     pending = make_account(holder.unit, "new01", password=None)
-    token = LINK_PATTERN.search(services.issue_set_password_link(account=pending)).group(1)
+    token = LINK_PATTERN.search(issue_set_password_link(account=pending)).group(1)
     wrong = {"captcha_0": "no-such-key", "captcha_1": "123456"}
     pages = [client.post(f"/ckverifycode/{token}/", wrong).content.decode()]
     signed_in = Client()

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account, SecurityEvent
-from stations import services
 from stations.models import Consent, Station, StationGrant
+from stations.services import give_consent, grant_station, revoke_station
 from tests.conftest import GOOD_PASSWORD, make_account, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +47,7 @@ def test_the_home_page_shows_a_tile_per_active_granted_station(teacher_in, teach
     other = make_station("other", "未授權的站")
     admin_only = make_station("review", "審查系統", sides=["admin"])
     for station in (stats, hidden, admin_only):
-        services.grant_station(account=teacher, station=station, actor=None)
+        grant_station(account=teacher, station=station, actor=None)
     page = teacher_in.get("/").content.decode()
     assert "公務統計報表" in page and 'href="/stations/stats/"' in page
     for absent in (hidden, other, admin_only):
@@ -55,14 +55,12 @@ def test_the_home_page_shows_a_tile_per_active_granted_station(teacher_in, teach
 
 
 def test_the_home_page_costs_the_same_queries_for_one_or_many_stations(teacher_in, teacher, stats):
-    services.grant_station(account=teacher, station=stats, actor=None)
+    grant_station(account=teacher, station=stats, actor=None)
     teacher_in.get("/")
     with CaptureQueriesContext(connection) as one:
         teacher_in.get("/")
     for index in range(8):
-        services.grant_station(
-            account=teacher, station=make_station(f"s{index}", f"站{index}"), actor=None
-        )
+        grant_station(account=teacher, station=make_station(f"s{index}", f"站{index}"), actor=None)
     with CaptureQueriesContext(connection) as many:
         teacher_in.get("/")
     assert len(many) == len(one)
@@ -75,7 +73,7 @@ def test_entering_without_the_grant_says_whom_to_ask(teacher_in, stats):
 
 
 def test_the_first_entry_asks_consent_for_exactly_the_stations_fields(teacher_in, teacher, stats):
-    services.grant_station(account=teacher, station=stats, actor=None)
+    grant_station(account=teacher, station=stats, actor=None)
     page = teacher_in.get("/stations/stats/").content.decode()
     assert 'name="decision" value="allow"' in page and 'name="decision" value="deny"' in page
     for label in ("帳號", "姓名", "公務信箱"):
@@ -85,7 +83,7 @@ def test_the_first_entry_asks_consent_for_exactly_the_stations_fields(teacher_in
 
 
 def test_consenting_records_the_fields_and_goes_on_to_the_station(teacher_in, teacher, stats):
-    services.grant_station(account=teacher, station=stats, actor=None)
+    grant_station(account=teacher, station=stats, actor=None)
     response = teacher_in.post("/stations/stats/consent/", {"decision": "allow"})
     assert response["Location"] == "https://stats.example.tw/"
     consent = Consent.objects.get(account=teacher, station=stats)
@@ -95,7 +93,7 @@ def test_consenting_records_the_fields_and_goes_on_to_the_station(teacher_in, te
 
 
 def test_declining_goes_home_and_records_nothing_but_the_event(teacher_in, teacher, stats):
-    services.grant_station(account=teacher, station=stats, actor=None)
+    grant_station(account=teacher, station=stats, actor=None)
     response = teacher_in.post("/stations/stats/consent/", {"decision": "deny"})
     assert response["Location"] == "/"
     assert not Consent.objects.exists()
@@ -104,7 +102,7 @@ def test_declining_goes_home_and_records_nothing_but_the_event(teacher_in, teach
 
 def test_consent_needs_the_grant_and_a_known_decision(teacher_in, teacher, stats):
     assert teacher_in.post("/stations/stats/consent/", {"decision": "allow"}).status_code == 403
-    services.grant_station(account=teacher, station=stats, actor=None)
+    grant_station(account=teacher, station=stats, actor=None)
     assert teacher_in.post("/stations/stats/consent/", {"decision": "maybe"}).status_code == 400
     assert not Consent.objects.exists()
 
@@ -112,7 +110,7 @@ def test_consent_needs_the_grant_and_a_known_decision(teacher_in, teacher, stats
 def test_the_next_address_after_consent_can_only_be_our_authorize_endpoint(
     teacher_in, teacher, stats
 ):
-    services.grant_station(account=teacher, station=stats, actor=None)
+    grant_station(account=teacher, station=stats, actor=None)
     response = teacher_in.post(
         "/stations/stats/consent/", {"decision": "allow", "next": "https://evil.example/"}
     )
@@ -120,7 +118,7 @@ def test_the_next_address_after_consent_can_only_be_our_authorize_endpoint(
 
 
 def test_a_changed_field_list_asks_again(teacher_in, teacher, stats):
-    services.grant_station(account=teacher, station=stats, actor=None)
+    grant_station(account=teacher, station=stats, actor=None)
     teacher_in.post("/stations/stats/consent/", {"decision": "allow"})
     stats.fields = ["username", "full_name", "email", "phone"]
     stats.save()
@@ -129,7 +127,7 @@ def test_a_changed_field_list_asks_again(teacher_in, teacher, stats):
 
 
 def test_my_stations_lists_consents_and_revokes_them(teacher_in, teacher, stats):
-    services.grant_station(account=teacher, station=stats, actor=None)
+    grant_station(account=teacher, station=stats, actor=None)
     teacher_in.post("/stations/stats/consent/", {"decision": "allow"})
     page = teacher_in.get("/me/stations/").content.decode()
     assert "公務統計報表" in page and "撤回授權" in page
@@ -154,8 +152,8 @@ def test_the_overview_shows_who_has_consented_in_the_holders_unit_only(
 ):
     late = make_account(holder.unit, "teacher02", full_name="黃淑芬")
     for account in (teacher, late, other_holder):
-        services.grant_station(account=account, station=stats, actor=None)
-    services.give_consent(account=teacher, station=stats)
+        grant_station(account=account, station=stats, actor=None)
+    give_consent(account=teacher, station=stats)
     page = holder_in.get("/manage/stations/").content.decode()
     assert "010300_teacher01" in page and "已同意" in page
     assert "010300_teacher02" in page and "尚未同意" in page
@@ -165,8 +163,8 @@ def test_the_overview_shows_who_has_consented_in_the_holders_unit_only(
 def test_reminders_go_to_those_who_have_not_consented(holder_in, holder, teacher, stats):
     late = make_account(holder.unit, "teacher02", full_name="黃淑芬", email="late@school.edu.tw")
     for account in (teacher, late):
-        services.grant_station(account=account, station=stats, actor=holder)
-    services.give_consent(account=teacher, station=stats)
+        grant_station(account=account, station=stats, actor=holder)
+    give_consent(account=teacher, station=stats)
     mail.outbox.clear()
     response = holder_in.post("/manage/stations/", {"station": "stats"}, follow=True)
     assert "已寄出 1 封提醒信" in response.content.decode()
@@ -177,26 +175,26 @@ def test_reminders_go_to_those_who_have_not_consented(holder_in, holder, teacher
 
 def test_the_overview_costs_the_same_queries_for_few_or_many_accounts(holder_in, holder, stats):
     first = make_account(holder.unit, "t0")
-    services.grant_station(account=first, station=stats, actor=holder)
+    grant_station(account=first, station=stats, actor=holder)
     holder_in.get("/manage/stations/")
     with CaptureQueriesContext(connection) as few:
         holder_in.get("/manage/stations/")
     for index in range(1, 20):
         account = make_account(holder.unit, f"t{index}", password=None)
-        services.grant_station(account=account, station=stats, actor=holder)
+        grant_station(account=account, station=stats, actor=holder)
         if index % 2:
-            services.give_consent(account=account, station=stats)
+            give_consent(account=account, station=stats)
     with CaptureQueriesContext(connection) as many:
         holder_in.get("/manage/stations/")
     assert len(many) == len(few)
 
 
 def test_grants_and_revocations_go_through_the_service_with_their_events(holder, teacher, stats):
-    services.grant_station(account=teacher, station=stats, actor=holder)
-    services.grant_station(account=teacher, station=stats, actor=holder)  # once is enough
+    grant_station(account=teacher, station=stats, actor=holder)
+    grant_station(account=teacher, station=stats, actor=holder)  # once is enough
     assert StationGrant.objects.get().granted_by == holder
     assert SecurityEvent.objects.filter(kind="station_granted").count() == 1
-    assert services.revoke_station(account=teacher, station=stats, actor=holder)
+    assert revoke_station(account=teacher, station=stats, actor=holder)
     assert not StationGrant.objects.exists()
     assert SecurityEvent.objects.get(kind="station_revoked").actor == holder
 

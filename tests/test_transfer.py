@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import Client, RequestFactory
 
 from accounts.models import Account, SecurityEvent
-from accounts.services import transfer_main_role
+from schools.services.transfer import transfer_main_role
 from tests.conftest import GOOD_PASSWORD, make_account, sign_in
 
 WRONG = "Wrong#Password-99x"

@@ -17,8 +17,9 @@ from django.core import mail
 from django.core.management import call_command
 from django.test import override_settings
 
-from accounts import services, two_factor
+from accounts import two_factor
 from accounts.models import Account, RecoveryCode, SecurityEvent, TwoFactorDevice, hash_secret
+from accounts.services.two_factor_setup import reset_two_factor
 from tests.conftest import (
     CAPTCHA_OK,
     GOOD_PASSWORD,
@@ -797,7 +798,7 @@ def test_a_helpdesk_reset_ends_the_accounts_sessions_and_binding_is_asked_at_onc
     code_step(client, next_totp_code(reviewer))
     assert client.get("/me/").status_code == 200
     root = Account.objects.create_superuser("root", email="root@portal.example.tw", password="x")
-    services.reset_two_factor(account=reviewer, actor=root)
+    reset_two_factor(account=reviewer, actor=root)
     assert client.get("/me/").status_code == 302
     assert not signed_in(client)
     # Signed in again with the password, the reviewer must bind before anything opens.

@@ -1,6 +1,6 @@
 from django.db import migrations, models
 
-import accounts.models
+import mail.models  # new_message_id moved there with the outbox (issue 14)
 
 
 def give_waiting_rows_a_message_id(apps, schema_editor):
@@ -8,7 +8,7 @@ def give_waiting_rows_a_message_id(apps, schema_editor):
     rows already sent keep none (nothing sends them again under the old one)."""
     OutboundEmail = apps.get_model("accounts", "OutboundEmail")
     for row in OutboundEmail.objects.filter(message_id="").exclude(status="sent").only("pk"):
-        row.message_id = accounts.models.new_message_id()
+        row.message_id = mail.models.new_message_id()
         row.save(update_fields=["message_id"])
 
 
@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
             model_name="outboundemail",
             name="message_id",
             field=models.CharField(
-                default=accounts.models.new_message_id,
+                default=mail.models.new_message_id,
                 max_length=255,
                 verbose_name="Message-ID",
             ),

@@ -5,7 +5,8 @@ import pytest
 from captcha.models import CaptchaStore
 from django.core import mail
 
-from accounts.services import Profile, create_main_account
+from accounts.profile import Profile
+from accounts.services.new_accounts import create_main_account
 from tests.conftest import GOOD_PASSWORD, LINK_PATTERN
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -12,8 +12,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Account
-from accounts.services import Profile, create_main_account, issue_set_password_link
-from portal import emails
+from accounts.profile import Profile
+from accounts.services.new_accounts import create_main_account
+from accounts.services.set_password import issue_set_password_link
+from mail import messages
 from schools.models import Unit
 from stations.demo_station import ensure_demo_station
 from stations.models import Station
@@ -71,7 +73,7 @@ class Command(BaseCommand):
             )
         if main.state == Account.State.PENDING:
             # Links are stored hashed, so the old one cannot be shown again: send a fresh one.
-            emails.account_created(account=main, link=issue_set_password_link(account=main))
+            messages.account_created(account=main, link=issue_set_password_link(account=main))
         return main
 
     def _active(self, unit, local, name, role, office, title):

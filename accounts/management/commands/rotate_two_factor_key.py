@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from accounts.services import reencrypt_two_factor_secrets
+from accounts.services.two_factor_setup import reencrypt_two_factor_secrets
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from schools.services import import_units
+from schools.services.units import import_units
 
 
 class Command(BaseCommand):

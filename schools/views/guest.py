@@ -7,15 +7,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.services import Profile
+from accounts.profile import Profile
 from accounts.throttles import (
     address_throttled,
     captcha_passed,
     key_throttled,
     render_throttled,
 )
-from schools import services
+from portal.http import posted
 from schools.forms import HAS_MAIN_ACCOUNT, HolderLookupForm, MainAccountApplicationForm
+from schools.services.applications import submit_application
+from schools.services.units import find_main_account_holder
 
 # Rate-limit scopes of accounts/throttles.py LIMITS. The holder lookup shares the forgot-
 # account numbers (30 an hour per address); applying shares the resend numbers (30 an hour
@@ -24,16 +26,11 @@ HOLDER_LOOKUP_SCOPE = "holder-lookup"
 APPLY_SCOPE = "main-account-apply"
 
 
-def _posted(request):
-    """The submitted data, or None on GET: an empty POST is still a submission (errors)."""
-    return request.POST if request.method == "POST" else None
-
-
 @never_cache
 @require_http_methods(["GET", "POST"])
 def holder_lookup(request):
     """查詢學校主帳號負責人: the holder's official contact data is the page's purpose."""
-    form = HolderLookupForm(_posted(request))
+    form = HolderLookupForm(posted(request))
     context = {"searched": False, "found": None}
     if request.method == "POST":
         valid = form.is_valid()
@@ -41,9 +38,7 @@ def holder_lookup(request):
             return render_throttled(request)
         if valid:
             code = form.cleaned_data["code"]
-            context.update(
-                searched=True, code=code, found=services.find_main_account_holder(unit_code=code)
-            )
+            context.update(searched=True, code=code, found=find_main_account_holder(unit_code=code))
             form = HolderLookupForm(initial={"code": code})  # a fresh captcha for the next one
     return render(request, "schools/holder_lookup.html", {"form": form, **context})
 
@@ -52,7 +47,7 @@ def holder_lookup(request):
 @require_http_methods(["GET", "POST"])
 def apply(request):
     """申請主帳號: stored for helpdesk, who approves or rejects it in the admin."""
-    form = MainAccountApplicationForm(_posted(request))
+    form = MainAccountApplicationForm(posted(request))
     if request.method == "POST":
         valid = form.is_valid()
         if captcha_passed(form) and address_throttled(request, APPLY_SCOPE):
@@ -61,7 +56,7 @@ def apply(request):
             data = form.cleaned_data
             if key_throttled(request, APPLY_SCOPE, data["email"]):
                 return render_throttled(request)
-            services.submit_application(
+            submit_application(
                 unit=form.unit,
                 unit_name=data["unit_name"],
                 local_part=data["local_part"],

@@ -1,25 +1,20 @@
 """Every mail the portal sends: one function per mail, three templates per mail
 (templates/emails/<name>.subject.txt, .txt, .html). Each writes an outbox row; the Celery
-task sends it after the surrounding transaction commits. Nothing else sends mail."""
-
-import logging
+task sends it after the surrounding transaction commits (mail/outbox.py). Nothing else
+sends mail. The services decide when a mail goes; this module only says what it says."""
 
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
-from kombu.exceptions import KombuError
 
-from portal import breaker
-
-logger = logging.getLogger(__name__)
+from mail.models import OutboundEmail
+from mail.outbox import dispatch
 
 MAIL_LANGUAGE = "zh-hant"
 
 
 def _queue(*, name, to, context, account=None, carries_secret=False):
-    from accounts.models import OutboundEmail
-
     context = {
         "platform_name": settings.PLATFORM_NAME,
         "base_url": settings.PORTAL_BASE_URL,
@@ -42,31 +37,6 @@ def _queue(*, name, to, context, account=None, carries_secret=False):
     )
     transaction.on_commit(lambda: dispatch(row.pk))
     return row
-
-
-def dispatch(outbound_email_id: int) -> None:
-    """Hand a row to Celery. If the broker is down or hangs the row stays queued and the
-    outbox sweep (Celery beat, or ``manage.py sweep_outbox``) sends it later: the request
-    still succeeds. After one failure the broker's circuit breaker opens and the next
-    hand-offs (the other rows of a CSV import, other requests) do not try for a while."""
-    from accounts.tasks import send_outbound_email
-
-    # Eager (the embedded default, tests): no broker, the task runs here.
-    through_broker = not send_outbound_email.app.conf.task_always_eager
-    if through_broker and not breaker.broker.allow():
-        logger.info("broker circuit open; outbox row %s waits for the sweep", outbound_email_id)
-        return
-    try:
-        send_outbound_email.delay(outbound_email_id)
-    except (KombuError, OSError) as error:
-        if through_broker:
-            breaker.broker.failed(error)
-        logger.warning(
-            "broker unavailable; outbox row %s waits for the sweep: %s", outbound_email_id, error
-        )
-    else:
-        if through_broker:
-            breaker.broker.succeeded()
 
 
 def account_created(*, account, link):

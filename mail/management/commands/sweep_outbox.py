@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from accounts.services import sweep_outbox, sweep_public_requests
+from accounts.services.public_request_sweep import sweep_public_requests
+from mail.outbox import sweep_outbox
 
 
 class Command(BaseCommand):

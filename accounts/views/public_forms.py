@@ -1,0 +1,177 @@
+"""The public self-service pages (SPEC section 7): 獲取驗證信, 忘記密碼 (two steps) and
+查詢帳號. Each answers the same whether or not what was typed matched anything."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from accounts.forms import AccountLookupForm, PasswordResetCodeForm, PersonForm
+from accounts.services.account_lookup import lookup_accounts
+from accounts.services.password_reset import (
+    ResetFlow,
+    check_password_reset_code,
+    finalize_password_reset,
+    resend_password_reset_code,
+    reset_code_error,
+    start_password_reset,
+)
+from accounts.services.verification_resend import request_verification_resend
+from accounts.throttles import address_throttled, captcha_passed, key_throttled, render_throttled
+from accounts.validators import policy_rules
+from portal.http import posted, render_form
+
+RESET_FLOW = "password_reset_flow"
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify_resend(request):
+    form = PersonForm(posted(request))
+    if request.method == "POST":
+        valid = form.is_valid()
+        if captcha_passed(form) and address_throttled(request, "verify-resend"):
+            return render_throttled(request)
+        if valid:
+            if key_throttled(request, "verify-resend", form.cleaned_data["username"]):
+                return render_throttled(request)
+            request_verification_resend(
+                full_name=form.cleaned_data["full_name"],
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                request=request,
+            )
+            messages.success(
+                request,
+                _(
+                    "已受理。如果您填寫的姓名、帳號與信箱都正確，而且帳號尚未開通，新的驗證信已寄到您的信箱；"
+                    "請在 %(hours)d 小時內點選信中的連結設定密碼，先前寄出的連結都已失效。"
+                )
+                % {"hours": settings.SET_PASSWORD_LINK_HOURS},
+            )
+            return redirect("accounts:verify-resend")
+    return render_form(request, "accounts/verify_resend.html", form)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def password_forgot(request):
+    form = PersonForm(posted(request))
+    if request.method == "POST":
+        valid = form.is_valid()
+        if captcha_passed(form) and address_throttled(request, "password-forgot"):
+            return render_throttled(request)
+        if valid:
+            if key_throttled(request, "password-forgot", form.cleaned_data["username"]):
+                return render_throttled(request)
+            flow = start_password_reset(
+                full_name=form.cleaned_data["full_name"],
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                request=request,
+            )
+            request.session[RESET_FLOW] = flow.as_session()
+            return redirect("accounts:password-forgot-code")
+    return render_form(request, "accounts/password_forgot.html", form)
+
+
+@sensitive_post_parameters("code", "new_password1", "new_password2")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def password_forgot_code(request):
+    flow = ResetFlow.from_session(request.session.get(RESET_FLOW))
+    if flow is None:
+        messages.info(request, _("請先填寫姓名、帳號與信箱，系統會寄出驗證碼。"))
+        return redirect("accounts:password-forgot")
+    if request.method == "POST" and request.POST.get("action") == "resend":
+        return _resend_reset_code(request, flow)
+    # The account's own rules (history, its name, its side's length) are checked only once
+    # the code has passed (finalize_password_reset): before that they would tell whether
+    # step 1 matched, and the history rule would test guesses of the current password.
+    form = PasswordResetCodeForm(posted(request), account=None)
+    if request.method == "POST":
+        valid = form.is_valid()
+        if captcha_passed(form) and (
+            address_throttled(request, "password-code")
+            or key_throttled(request, "password-code", flow.username)
+        ):
+            return render_throttled(request)
+        if valid:
+            try:
+                account = finalize_password_reset(
+                    flow=flow,
+                    code=form.cleaned_data["code"],
+                    new_password=form.cleaned_data["new_password1"],
+                    request=request,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                del request.session[RESET_FLOW]
+                request.session["prefill_username"] = account.username
+                messages.success(request, _("密碼已重設！請使用新密碼登入。"))
+                return redirect("accounts:login")
+        elif not {"code", "captcha"} & set(form.errors):
+            # Every error at once: say whether the code is right too (a wrong one counts).
+            code = form.cleaned_data["code"]
+            if check_password_reset_code(flow=flow, code=code, request=request) is None:
+                form.add_error("code", reset_code_error())
+    return render_form(
+        request,
+        "accounts/password_forgot_code.html",
+        form,
+        prefix=flow.prefix,
+        rules=policy_rules(),
+        # Only what the visitor typed: the account's own data would tell a match apart.
+        user_words=[flow.username],
+        minutes=settings.PASSWORD_RESET_CODE_MINUTES,
+    )
+
+
+def _resend_reset_code(request, flow):
+    if address_throttled(request, "password-resend") or key_throttled(
+        request, "password-resend", flow.username
+    ):
+        return render_throttled(request)
+    try:
+        flow = resend_password_reset_code(flow=flow, request=request)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        request.session[RESET_FLOW] = flow.as_session()
+        messages.success(
+            request,
+            _(
+                "已重寄。如果資料正確，新的驗證碼已寄出，信中的英文代碼為「%(prefix)s」；舊的驗證碼已失效。"
+            )
+            % {"prefix": flow.prefix},
+        )
+    return redirect("accounts:password-forgot-code")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def account_lookup(request):
+    form = AccountLookupForm(posted(request))
+    if request.method == "POST":
+        valid = form.is_valid()
+        if captcha_passed(form) and address_throttled(request, "account-lookup"):
+            return render_throttled(request)
+        if valid:
+            if key_throttled(request, "account-lookup", form.cleaned_data["email"]):
+                return render_throttled(request)
+            lookup_accounts(
+                unit_code=form.cleaned_data["code"],
+                email=form.cleaned_data["email"],
+                request=request,
+            )
+            messages.success(
+                request,
+                _("已受理。如果校代碼與信箱都正確，該信箱在這個單位的帳號清單已寄到該信箱。"),
+            )
+            return redirect("accounts:account-lookup")
+    return render_form(request, "accounts/account_lookup.html", form)

@@ -1,0 +1,52 @@
+"""Handing work to Celery: one place that publishes a task, by its registered name.
+
+Services publish tasks by name, as Zulip's actions publish to named queues, so a service
+never imports the tasks module that imports it (tasks.py → services, one way). The tasks
+are registered when their module is imported: at worker start, and here, the first time a
+name is not yet known in this process (Celery's own import of the apps' tasks modules).
+
+With the broker down or hung, publishing fails quickly (REDIS_CONNECT_TIMEOUT): the broker's
+circuit breaker opens and the next publications within CIRCUIT_BREAKER_OPEN_SECONDS are not
+tried at all. The caller decides what waits instead (the outbox row for the sweep, a public
+form's request kept encrypted). On the embedded default (Celery eager) the task runs here.
+"""
+
+import logging
+
+from kombu.exceptions import KombuError
+
+from portal import breaker
+from portal.celery import app
+
+logger = logging.getLogger(__name__)
+
+
+def task(name: str):
+    """The registered task called ``name`` (e.g. ``mail.tasks.send_outbound_email``)."""
+    if name not in app.tasks:
+        app.loader.import_default_modules()
+    return app.tasks[name]
+
+
+def runs_eagerly() -> bool:
+    return bool(app.conf.task_always_eager)
+
+
+def publish(name: str, *, args=(), kwargs=None, hide_arguments=False) -> str | None:
+    """Hand the task to Celery; None when it was handed over (or ran, eagerly), otherwise
+    why not: ``"CircuitOpen"`` when the broker failed moments ago and was not tried, or the
+    error's type. ``hide_arguments``: Celery logs a fixed text in place of the arguments
+    (they hold what a visitor typed)."""
+    through_broker = not runs_eagerly()
+    if through_broker and not breaker.broker.allow():
+        return "CircuitOpen"
+    options = {"argsrepr": "()", "kwargsrepr": "{…}"} if hide_arguments else {}
+    try:
+        task(name).apply_async(args=args, kwargs=kwargs or {}, **options)
+    except (KombuError, OSError) as error:
+        if through_broker:
+            breaker.broker.failed(error)
+        return type(error).__name__
+    if through_broker:
+        breaker.broker.succeeded()
+    return None

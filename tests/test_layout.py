@@ -1,0 +1,98 @@
+"""The house's layout (docs/architecture.md): no import circle, dependencies one way, modules
+of a readable size, and no view, form or admin class that writes a model itself. The import
+rules read the code (tests/layout.py); the write rule watches every test (tests/write_guard.py)."""
+
+import pytest
+from django.db import transaction
+
+from schools.models import Unit
+from tests import layout
+from tests.write_guard import WriteOutsideServices
+
+# Modules allowed past about 400 lines of code, each one cohesive thing that reads better whole.
+LONG_ON_PURPOSE = {
+    "portal.settings": "the one settings module, read from the environment (house style)",
+}
+
+
+@pytest.fixture(scope="module")
+def modules():
+    return layout.read()
+
+
+def test_no_module_imports_another_in_a_circle(modules):
+    assert layout.circles(modules) == []
+
+
+def test_a_circle_of_imports_would_be_found():
+    graph = {
+        name: layout.Module(name, layout.ROOT / "x.py", imports=dict.fromkeys(targets, 1))
+        for name, targets in {
+            "accounts.services.a": ["accounts.services.b"],
+            "accounts.services.b": ["accounts.models"],
+            "accounts.models": ["accounts.services.a"],
+            "accounts.views.c": ["accounts.services.a"],
+        }.items()
+    }
+    assert layout.circles(graph) == [
+        ["accounts.models", "accounts.services.a", "accounts.services.b"]
+    ]
+
+
+def test_dependencies_point_one_way(modules):
+    assert layout.broken_directions(modules) == []
+
+
+@pytest.mark.parametrize(
+    ("importer", "imported"),
+    [
+        ("accounts.services.sign_in", "accounts.views.sign_in"),
+        ("schools.views.transfer", "accounts.views.sign_in"),
+        ("accounts.services.sign_in", "accounts.forms"),
+        ("accounts.models", "accounts.services.sign_in"),
+        ("accounts.services.public_requests", "accounts.tasks"),
+        ("mail.outbox", "accounts.admin"),
+    ],
+)
+def test_a_dependency_the_wrong_way_would_be_found(importer, imported):
+    graph = {
+        importer: layout.Module(importer, layout.ROOT / "x.py", imports={imported: 7}),
+        imported: layout.Module(imported, layout.ROOT / "y.py"),
+    }
+    assert len(layout.broken_directions(graph)) == 1
+
+
+def test_no_module_is_much_over_400_lines_of_code(modules):
+    assert set(layout.oversized(modules)) <= set(LONG_ON_PURPOSE)
+
+
+def _module_named(name, source):
+    """Code run as if it lived in the module ``name`` (the write guard goes by module)."""
+    namespace = {"__name__": name, "Unit": Unit}
+    exec(compile(source, f"<{name}>", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+WRITE = "def act():\n    Unit.objects.create(code='099999', name='測試', side='school')\n"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name", ["schools.views.example", "accounts.forms", "stations.admin", "accounts.views"]
+)
+def test_a_view_form_or_admin_class_writing_a_model_fails_the_test(
+    name, writes_only_through_services
+):
+    with pytest.raises(WriteOutsideServices, match=name), transaction.atomic():
+        _module_named(name, WRITE)["act"]()
+    assert not Unit.objects.filter(code="099999").exists()
+    assert len(writes_only_through_services.violations) == 1
+    writes_only_through_services.violations.clear()  # seen: this test's own doing
+
+
+@pytest.mark.django_db
+def test_the_same_write_through_a_service_passes():
+    service = _module_named("schools.services.example", WRITE)
+    view = _module_named("schools.views.example", "def view(service):\n    service()\n")
+    view["view"](service["act"])
+    assert Unit.objects.filter(code="099999").exists()
