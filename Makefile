@@ -12,7 +12,7 @@ RUN_ENV := PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://$(HOST):$(PORT)}
 # keys generated under var/ be used. The test suite turns it on in tests/settings.py.
 run install: export DEBUG = true
 
-.PHONY: run test lint install totp bench
+.PHONY: run test lint layout install totp bench
 
 var/uv/bin/uv:
 	python3 -m venv var/uv
@@ -34,6 +34,11 @@ test: install
 lint: install
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
+
+# The import graph read from the code: circles and dependencies that point the wrong way
+# (tests/test_layout.py fails on them too; docs/architecture.md explains the rules).
+layout: install
+	$(UV) run --frozen python -m tests.layout
 
 # The code an authenticator app would show, for trying two-factor without a phone:
 #   make totp SECRET="ABCD EFGH ..."   (the secret shown on /me/two-factor/)

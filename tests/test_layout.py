@@ -96,3 +96,21 @@ def test_the_same_write_through_a_service_passes():
     view = _module_named("schools.views.example", "def view(service):\n    service()\n")
     view["view"](service["act"])
     assert Unit.objects.filter(code="099999").exists()
+
+
+def test_the_map_names_files_and_functions_that_exist():
+    """docs/architecture.md's table of rules: every file it names exists and holds every
+    function or class named with it."""
+    import re
+
+    doc = (layout.ROOT / "docs" / "architecture.md").read_text()
+    rows = [line for line in doc.splitlines() if line.startswith("| ") and ".py`" in line]
+    assert len(rows) > 20
+    for row in rows:
+        paths = [p for p in re.findall(r"`([a-z_/]+\.py)`", row) if "/" in p]
+        if not paths:
+            continue  # the table of apps
+        sources = [(layout.ROOT / path).read_text() for path in paths]
+        for name in re.findall(r"`([A-Za-z_]+)`", row):
+            pattern = rf"\b(def|class) {name}\b|^{name} ="
+            assert any(re.search(pattern, source, re.M) for source in sources), (name, paths)
