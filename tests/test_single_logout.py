@@ -532,3 +532,24 @@ def test_a_live_worker_retries_until_the_station_is_back(teacher, settings):
     send = BackchannelLogout.objects.get()
     assert send.attempts >= 2 and send.last_error == ""
     assert logout_claims(receiver, station)["jti"] == str(send.jti)
+
+
+def test_old_sign_on_and_logout_records_are_cleared_and_recent_ones_kept(teacher, receivers):
+    from stations.models import StationSignOn
+    from stations.single_logout import clear_old_records
+
+    station = station_with(receivers(), teacher)
+    browser = signed_in_browser()
+    sign_on(station, browser)
+    browser.post("/logout/")
+    assert clear_old_records() == {"sign_ons": 0, "logouts": 0}
+    # Past any session's and refresh token's lifetime (and a day): the sign-on goes.
+    assert clear_old_records(now=timezone.now() + timedelta(hours=37)) == {
+        "sign_ons": 1,
+        "logouts": 0,
+    }
+    assert clear_old_records(now=timezone.now() + timedelta(days=91)) == {
+        "sign_ons": 0,
+        "logouts": 1,
+    }
+    assert not StationSignOn.objects.exists() and not BackchannelLogout.objects.exists()
