@@ -7,11 +7,153 @@ and the captcha heard rather than seen (2.1.1, 1.1.1), and the holder lookup's r
 announced and focused when it arrives (4.1.3). And one that the axe-core check itself
 fails on a page that breaks a rule."""
 
+import re
+
 import pytest
 
 from tests.browser.conftest import AccessibilityViolation
+from tests.browser.test_first_sign_in import solve_captcha
+from tests.browser.test_home_pages import seed_board
+from tests.conftest import GOOD_PASSWORD, make_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+# The page's own colours (static/css/portal.css), which the ring must stand out against.
+WHITE_CARD = (255, 255, 255)
+PAGE = (243, 245, 248)
+FOOTER = (228, 233, 240)
+HEADER = (29, 79, 145)
+
+FOCUSED = """() => {
+    const element = document.activeElement;
+    const style = getComputedStyle(element);
+    const transparent = (colour) => colour === "transparent" || /rgba\\(.*, 0\\)$/.test(colour);
+    let around = element.parentElement, background = "rgb(255, 255, 255)";
+    for (; around; around = around.parentElement) {
+        const colour = getComputedStyle(around).backgroundColor;
+        if (!transparent(colour)) { background = colour; break; }
+    }
+    return {
+        element: element.outerHTML.slice(0, 120),
+        outline: [style.outlineStyle, style.outlineWidth, style.outlineColor, style.outlineOffset],
+        shadow: style.boxShadow,
+        background: background,
+    };
+}"""
+
+
+def rgb(text: str) -> tuple[int, int, int]:
+    return tuple(int(part) for part in re.findall(r"\d+(?:\.\d+)?", text)[:3])
+
+
+def luminance(colour) -> float:
+    def channel(value):
+        value /= 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(value) for value in colour)
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast(first, second) -> float:
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def shadows(text: str) -> list[tuple[tuple[int, int, int], float]]:
+    """A computed box-shadow as (colour, spread) rings, top one first (Chromium writes each
+    as 'rgb(r, g, b) 0px 0px 0px 7px')."""
+    if text == "none":
+        return []
+    rings = []
+    for colour, lengths in re.findall(r"(rgba?\([^)]*\))\s+([^,]+)", text):
+        numbers = [float(number) for number in re.findall(r"-?[\d.]+", lengths)]
+        if len(numbers) == 4 and numbers[:3] == [0, 0, 0] and not colour.startswith("rgba"):
+            rings.append((rgb(colour), numbers[3]))
+    return rings
+
+
+def ring_problems(focused) -> list[str]:
+    """What is wrong with the focus ring of one element: it must be drawn, and its colour must
+    have 3:1 against what lies on each side of it (a halo of the ring's own, or the
+    background the element stands on)."""
+    style, width, colour, offset = focused["outline"]
+    width, offset = float(width.removesuffix("px")), float(offset.removesuffix("px"))
+    if style == "none" or width < 2:
+        return [f"no focus ring on {focused['element']}"]
+    ring, background = rgb(colour), rgb(focused["background"])
+    halos = shadows(focused["shadow"])
+
+    def beside(distance):
+        return next((halo for halo, spread in halos if spread >= distance), background)
+
+    problems = []
+    sides = {"outside": beside(offset + width + 1)}
+    if offset > 0:
+        sides["inside"] = beside(offset)
+    for side, neighbour in sides.items():
+        ratio = contrast(ring, neighbour)
+        if ratio < 3:
+            problems.append(
+                f"{ratio:.2f}:1 between the ring {ring} and {neighbour} {side} it, on "
+                f"{background}: {focused['element']}"
+            )
+    return problems
+
+
+def tab_through(page, stops=80):
+    """Press Tab through the whole page; the state of the ring at each stop."""
+    seen = []
+    page.locator("body").focus()
+    for _ in range(stops):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if seen and focused["element"] == seen[0]["element"]:
+            break  # round again
+        if focused["element"].startswith("<body"):
+            continue
+        seen.append(focused)
+    return seen
+
+
+def press_tab_to(page, selector, most=12):
+    """Press Tab until the element matching ``selector`` has the focus (at most ``most``)."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"document.activeElement.matches({selector!r})"):
+            return
+    raise AssertionError(f"{selector} was not reached with Tab")
+
+
+def test_the_focus_ring_stands_out_on_every_background_it_meets(
+    live_server, page, screenshot, school, real_captcha
+):
+    """WCAG 1.4.11: the ring was 3 px of #f5a300 on its own, 2.07:1 on the white cards, 1.9:1
+    on the page and 1.7:1 in the footer."""
+    seed_board()
+    make_account(school, "teacher01", full_name="林志明")
+    problems, backgrounds = [], set()
+
+    page.goto(live_server.url + "/")  # the header, the board, the login form, the footer
+    stops = tab_through(page)
+    page.goto(live_server.url + "/login/")
+    page.fill("#id_username", "010300_teacher01")
+    page.fill("#id_password", GOOD_PASSWORD)
+    solve_captcha(page)
+    page.click("form[action='/login/'] button[type=submit]")
+    page.wait_for_url(live_server.url + "/")  # signed in: the logout button in the header
+    stops += tab_through(page)
+    page.locator("body").focus()
+    press_tab_to(page, "header button")  # 登出, on the blue header
+    screenshot("60-focus-ring-on-the-header")
+
+    assert len(stops) > 15
+    for focused in stops:
+        backgrounds.add(rgb(focused["background"]))
+        problems += ring_problems(focused)
+    assert not problems, "\n".join(problems)
+    assert {WHITE_CARD, PAGE, FOOTER, HEADER} <= backgrounds
 
 
 def test_the_accessibility_check_fails_on_a_page_that_breaks_a_rule(live_server, page):
