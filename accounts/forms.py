@@ -3,11 +3,13 @@ import re
 from captcha.conf import settings as captcha_settings
 from captcha.fields import CaptchaField, CaptchaTextInput
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.captcha import use_captcha
+from accounts.captcha import speech_available, use_captcha
 from accounts.models import normalize_login_name
 from accounts.validators import (
     password_too_long,
@@ -30,6 +32,18 @@ class PortalCaptchaInput(CaptchaTextInput):
     def id_for_label(self, id_):
         # The label belongs to the visible text box (captcha_1), not the hidden key.
         return f"{id_}_1" if id_ else id_
+
+    def audio_url(self):
+        """Our own audio (accounts/captcha.py), and only where it can be spoken: without the
+        speech program the widget says whom to call instead of drawing a dead button."""
+        if not speech_available():
+            return None
+        return reverse("accounts:captcha-audio", kwargs={"key": self._key})
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["helpdesk_phone"] = settings.HELPDESK_PHONE
+        return context
 
 
 class PortalCaptchaField(CaptchaField):

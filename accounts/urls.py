@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import captcha_views, views
 
 app_name = "accounts"
 
@@ -19,6 +19,8 @@ urlpatterns = [
     path("me/two-factor/", views.me_two_factor, name="me-two-factor"),
     path("me/two-factor/recovery-codes/", views.me_two_factor_codes, name="me-two-factor-codes"),
     path("me/email/confirm/<str:token>/", views.email_confirm, name="email-confirm"),
+    # Ahead of include("captcha.urls") in portal/urls.py, whose audio view is off.
+    path("captcha/audio/<str:key>.wav", captcha_views.captcha_audio, name="captcha-audio"),
 ]
 
 urlpatterns += [

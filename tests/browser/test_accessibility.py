@@ -10,7 +10,9 @@ fails on a page that breaks a rule."""
 import re
 
 import pytest
+from captcha.models import CaptchaStore
 
+from accounts.captcha import speech_available
 from tests.browser.conftest import AccessibilityViolation
 from tests.browser.test_first_sign_in import solve_captcha
 from tests.browser.test_home_pages import seed_board
@@ -154,6 +156,60 @@ def test_the_focus_ring_stands_out_on_every_background_it_meets(
         problems += ring_problems(focused)
     assert not problems, "\n".join(problems)
     assert {WHITE_CARD, PAGE, FOOTER, HEADER} <= backgrounds
+
+
+def test_a_teacher_signs_in_with_the_keyboard_alone_and_hears_the_captcha(
+    live_server, page, screenshot, school, real_captcha
+):
+    """WCAG 2.1.1 and 1.1.1: Tab to each box, type, play the captcha aloud with the keyboard,
+    type the digits heard and press Enter."""
+    if not speech_available():
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng): skipped")
+    make_account(school, "teacher01", full_name="林志明")
+    page.goto(live_server.url + "/login/")
+
+    def tab_to(selector, most=12):
+        press_tab_to(page, selector, most)
+
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    tab_to("#id_username")
+    page.keyboard.type("010300_teacher01")
+    tab_to("#id_password", most=1)
+    page.keyboard.type(GOOD_PASSWORD)
+    tab_to("#id_captcha_1", most=2)  # past 顯示密碼
+
+    # A new captcha first (更換驗證碼 puts the person back in the box): the sound follows it.
+    first_key = page.locator('input[name="captcha_0"]').input_value()
+    tab_to("[data-captcha-refresh]", most=1)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.id === 'id_captcha_1'")
+    key = page.locator('input[name="captcha_0"]').input_value()
+    assert key != first_key
+
+    tab_to("[data-captcha-play]", most=2)  # past 更換驗證碼
+    assert page.evaluate("document.activeElement.textContent.trim()") == "語音播放驗證碼"
+    page.keyboard.press("Enter")
+
+    # It plays on the page: the element has the sound (six digits take seconds) and runs.
+    audio = page.locator("[data-captcha-audio]")
+    page.wait_for_function(
+        "() => { const audio = document.querySelector('[data-captcha-audio]');"
+        " return audio.readyState >= 2 && audio.duration > 2 && audio.currentTime > 0; }"
+    )
+    assert audio.evaluate("audio => audio.src").endswith(f"/captcha/audio/{key}.wav")
+    screenshot("61-keyboard-sign-in-audio-captcha")
+
+    # The person heard the digits; back to the box with Shift+Tab, type them, press Enter.
+    heard = CaptchaStore.objects.get(hashkey=key).response
+    for _ in range(2):
+        page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.id") == "id_captcha_1"
+    page.keyboard.type(heard)
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_server.url + "/")
+    assert "林志明您好" in page.content()
+    screenshot("62-keyboard-sign-in-done")
 
 
 def test_the_accessibility_check_fails_on_a_page_that_breaks_a_rule(live_server, page):
