@@ -92,6 +92,12 @@
     if (summary) summary.focus();
   }
 
+  // A result that arrives with a new page (the holder lookup): its status region is drawn
+  // empty and filled a moment after the page is shown, so screen readers announce it.
+  function announce(region) {
+    window.setTimeout(function () { region.textContent = region.getAttribute("data-announce"); }, 300);
+  }
+
   // Ask before an action that locks a person out (停用帳號).
   function setUpConfirm(button) {
     button.addEventListener("click", function (event) {
@@ -131,6 +137,7 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
       button.addEventListener("click", function () { window.print(); });
     });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-announce]"), announce);
     focusErrors();
   });
 })();

@@ -13,13 +13,13 @@ import pytest
 from captcha.models import CaptchaStore
 
 from accounts.captcha import speech_available
+from accounts.models import Account
 from tests.browser.conftest import AccessibilityViolation
 from tests.browser.test_first_sign_in import solve_captcha
 from tests.browser.test_home_pages import seed_board
 from tests.conftest import GOOD_PASSWORD, make_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
 
 # The page's own colours (static/css/portal.css), which the ring must stand out against.
 WHITE_CARD = (255, 255, 255)
@@ -210,6 +210,36 @@ def test_a_teacher_signs_in_with_the_keyboard_alone_and_hears_the_captcha(
     page.wait_for_url(live_server.url + "/")
     assert "林志明您好" in page.content()
     screenshot("62-keyboard-sign-in-done")
+
+
+def test_the_holder_lookup_moves_to_its_result_and_announces_it(
+    live_server, page, screenshot, school, real_captcha
+):
+    """WCAG 4.1.3: the result of a lookup is a new page; focus goes to its heading and a
+    status region, empty when the page arrives, is filled with the result."""
+    make_account(
+        school, "admin01", role=Account.Role.MAIN, full_name="王小明", office="秘書室", title="秘書"
+    )
+    page.goto(live_server.url + "/infosearch/")
+    page.fill("#id_code", "010300")
+    solve_captcha(page)
+    page.press("#id_captcha_1", "Enter")
+    page.wait_for_function("() => document.activeElement.id === 'holder-result-title'")
+    status = page.get_by_role("status")
+    page.wait_for_function(
+        "() => document.querySelector('[data-announce]').textContent.includes('王小明')"
+    )
+    assert status.count() == 1 and status.get_attribute("aria-live") == "polite"
+    assert "010300 國立示範高級中學" in status.inner_text()
+    screenshot("63-holder-lookup-result")
+
+    page.fill("#id_code", "999999")
+    solve_captcha(page)
+    page.press("#id_captcha_1", "Enter")
+    page.wait_for_function(
+        "() => document.querySelector('[data-announce]').textContent.includes('查無該所學校')"
+    )
+    assert page.evaluate("document.activeElement.id") == "holder-result-title"
 
 
 def test_the_accessibility_check_fails_on_a_page_that_breaks_a_rule(live_server, page):
