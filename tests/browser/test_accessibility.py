@@ -4,7 +4,8 @@ Every page of every browser journey is checked by axe-core on the desktop and at
 (tests/browser/conftest.py); here are the checks a person makes by hand: the keyboard
 focus ring against every background it meets (1.4.11), signing in with the keyboard alone
 and the captcha heard rather than seen (2.1.1, 1.1.1), and the holder lookup's result
-announced and focused when it arrives (4.1.3). And one that the axe-core check itself
+announced and focused when it arrives (4.1.3). A tour of the pages no journey passes
+through, forms in their error state, for axe-core to check; and a test that the check itself
 fails on a page that breaks a rule."""
 
 import re
@@ -259,3 +260,45 @@ def test_the_accessibility_check_fails_on_a_page_that_breaks_a_rule(live_server,
     page.goto(live_server.url + "/qa/")
     assert page.locator("h1").inner_text() == "Q&A"
     assert page.checked_urls == [live_server.url + "/broken/", live_server.url + "/qa/"]
+
+
+def submit_empty(page):
+    """Send the page's main form as it is: the page comes back in its error state."""
+    with page.expect_navigation():
+        page.locator("main form[method=post] button[type=submit]").first.click()
+    assert page.locator(".error-summary").count() >= 1
+
+
+def test_the_pages_no_journey_walks_through_pass_the_check_too(
+    live_server, page, school, real_captcha
+):
+    """The journeys' pages are checked as they pass; these are the rest a guest, a teacher and
+    a main-account holder open, forms in their error state (axe-core runs on each)."""
+    seed_board()
+    make_account(school, "admin01", role=Account.Role.MAIN, full_name="王小明")
+    make_account(school, "teacher01", full_name="林志明")
+    for path in ("/verify/resend/", "/password/forgot/", "/account/lookup/", "/apply/"):
+        page.goto(live_server.url + path)
+        submit_empty(page)
+    page.goto(live_server.url + "/login/")
+    submit_empty(page)
+
+    page.fill("#id_username", "010300_admin01")
+    page.fill("#id_password", GOOD_PASSWORD)
+    solve_captcha(page)
+    page.click("form[action='/login/'] button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    for path in (
+        "/me/",
+        "/me/email/",
+        "/me/stations/",
+        "/manage/accounts/010300_teacher01/",
+        "/manage/accounts/import/",
+        "/manage/stations/",
+    ):
+        page.goto(live_server.url + path)
+        assert page.locator("h1").count() == 1
+    for path in ("/me/password/", "/manage/transfer/"):
+        page.goto(live_server.url + path)
+        submit_empty(page)
+    assert len(page.checked_urls) >= 18
