@@ -88,12 +88,19 @@ def start_session(request, account: Account, password_change_reason: str | None,
     """The sign-in has passed every factor: log in (rotates the session key, resets the
     lockout count), then queue the required actions (SPEC section 3, seed 002 order: a
     password that must change first, then a required two-factor binding)."""
+    # Signing in over a session of another account ends that one; over the same account's,
+    # it is the same session authenticated again (its sid goes on).
+    previous = request.user if request.user.is_authenticated else None
+    if previous is not None and previous.pk != account.pk:
+        end_this_session(request, reason="signed_in_again")
+        previous = None
+    sid = request.session.get(SID) if previous is not None else None
     login(request, account)
     request.session.pop(TWO_FACTOR_PENDING, None)
     now = int(timezone.now().timestamp())
     request.session[LAST_SEEN] = now
     request.session[SIGNED_IN_AT] = now  # the absolute lifetime runs from here
-    request.session[SID] = new_sid()
+    request.session[SID] = sid or new_sid()
     origin = request_origin(request)
     request.session[SIGN_IN] = {
         "how": how,
