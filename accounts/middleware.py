@@ -78,7 +78,6 @@ class IdleTimeoutMiddleware:
     @staticmethod
     def _end(request, *, reason):
         account = request.user
-        end_this_session(request, reason=reason)
         record_security_event(
             kind=SecurityEvent.Kind.SESSION_EXPIRED,
             account=account,
@@ -86,6 +85,7 @@ class IdleTimeoutMiddleware:
             request=request,
             detail={"reason": reason},
         )
+        end_this_session(request, reason=reason)
 
     @staticmethod
     def _login_url(request):

@@ -5,9 +5,12 @@ A sign-in is one session for as long as it lasts: its ``sid`` (a random id made 
 kept in the session and on its row) survives the key's rotation at a password change, and is
 what the person's session list shows and what stations receive in their tokens. Whenever a
 session ends while the portal sees it (sign-out, a timeout noticed at a request, a password
-change or reset, a disabled or reset account, one ended from the session list), the
-``session_ended`` signal names it, once, after the transaction commits: stations send their
-back-channel logout from it."""
+change or reset, a disabled or reset account, one ended from the session list, signing in
+over another account's session), the ``session_ended`` signal names it, once, after the
+transaction commits: stations send their back-channel logout from it. Not seen, hence not
+announced: a session that simply expires (deleted by the hourly cleanup), and one whose
+password hash changed outside the services (manage.py changepassword; a hasher upgrade at
+sign-in), which Django ends silently at its next request."""
 
 import logging
 import secrets
@@ -16,7 +19,7 @@ from datetime import UTC, datetime
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.base_session import AbstractBaseSession
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -125,29 +128,50 @@ def live_sessions(account):
 
 
 def _announce(account, sids, reason: str) -> None:
-    """Tell the listeners (stations' back-channel logout) once the deletion has committed."""
+    """Tell the listeners (stations' back-channel logout) once the deletion has committed. A
+    listener that fails is logged and does not stop the others, nor the request that ended
+    the session (whose own work has committed)."""
     sids = sorted({sid for sid in sids if sid})
     if not sids:
         return
 
     def send():
         for sid in sids:
-            session_ended.send(sender=AccountSession, account=account, sid=sid, reason=reason)
+            for receiver, answer in session_ended.send_robust(
+                sender=AccountSession, account=account, sid=sid, reason=reason
+            ):
+                if isinstance(answer, Exception):
+                    logger.error(
+                        "session_ended listener %r failed for a session of account %s (%s): %r",
+                        receiver,
+                        account.pk,
+                        reason,
+                        answer,
+                    )
 
     transaction.on_commit(send)
+
+
+def _delete_returning_sids(condition: str, params: list) -> list[str]:
+    """Delete session rows and say which: exactly the rows this statement deleted (DELETE ...
+    RETURNING, on PostgreSQL and SQLite alike), so a session deleted at the same moment by
+    another request is announced by that one alone, and one inserted meanwhile is not lost."""
+    table = connection.ops.quote_name(AccountSession._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE {condition} RETURNING sid", params)  # noqa: S608
+        return [sid for (sid,) in cursor.fetchall()]
 
 
 def end_sessions(account, *, reason: str, keep=None) -> int:
     """Delete the account's sessions from the store (all, or all but ``keep``, the session of
     the request making the change): they are over, not suspended. How many rows went."""
-    rows = AccountSession.objects.filter(account=account)
+    condition, params = "account_id = %s", [account.pk]
     if keep is not None and keep.session_key:
-        rows = rows.exclude(session_key=keep.session_key)
+        condition, params = condition + " AND session_key <> %s", [*params, keep.session_key]
     with transaction.atomic():
-        sids = list(rows.values_list("sid", flat=True))
-        deleted = rows.delete()[0]
+        sids = _delete_returning_sids(condition, params)
         _announce(account, sids, reason)
-    return deleted
+    return len(sids)
 
 
 def end_session(account, *, sid: str, reason: str) -> bool:
@@ -155,20 +179,22 @@ def end_session(account, *, sid: str, reason: str) -> bool:
     if not sid:
         return False
     with transaction.atomic():
-        deleted = AccountSession.objects.filter(account=account, sid=sid).delete()[0]
-        if deleted:
-            _announce(account, [sid], reason)
-    return bool(deleted)
+        sids = _delete_returning_sids("account_id = %s AND sid = %s", [account.pk, sid])
+        _announce(account, sids, reason)
+    return bool(sids)
 
 
 def end_this_session(request, *, reason: str) -> None:
-    """The session of this request ends (sign-out, a timeout seen at a request): logged out,
-    its row gone, and announced like every other ending."""
+    """The session of this request ends (sign-out, a timeout seen at a request, signing in
+    again over it): logged out, its row gone, and announced like every other ending — unless
+    another request ended it first (that one announced it)."""
     account = request.user if request.user.is_authenticated else None
-    sid = request.session.get(SID, "")
-    logout(request)
-    if account is not None:
-        _announce(account, [sid], reason)
+    key = request.session.session_key
+    with transaction.atomic():
+        sids = _delete_returning_sids("session_key = %s", [key]) if key else []
+        logout(request)
+        if account is not None:
+            _announce(account, sids, reason)
 
 
 def clear_expired_sessions() -> int:

@@ -8,9 +8,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from accounts.models import AccountSession
+from accounts.models import AccountSession, SecurityEvent
 from accounts.services.account_care import disable_account, reset_account
-from accounts.sessions import end_session, end_sessions, session_ended
+from accounts.sessions import end_session, end_sessions, end_this_session, session_ended
 from tests.conftest import (
     CAPTCHA_OK,
     GOOD_PASSWORD,
@@ -179,3 +179,91 @@ def test_one_session_ends_by_its_sid_and_no_other(
     assert ended == [(teacher.username, sid, "ended_by_person")]
     assert first.get("/me/").status_code == 200
     assert second.get("/me/")["Location"] == "/login/?next=/me/"
+
+
+def test_signing_out_of_the_admin_is_the_portals_sign_out(helpdesk, ended):
+    client = browser()
+    sign_in(client, "helpdesk", GOOD_PASSWORD)
+    sid = row_of(client).sid
+    response = client.post("/admin/logout/")
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
+    assert ended == [("helpdesk", sid, "signed_out")]
+    assert SecurityEvent.objects.filter(kind="signed_out", account=helpdesk).count() == 1
+
+
+def test_signing_in_over_another_accounts_session_ends_that_one(teacher, holder, ended):
+    client = browser()
+    sign_in(client, teacher.username, GOOD_PASSWORD)
+    teachers_sid = row_of(client).sid
+    sign_in(client, holder.username, GOOD_PASSWORD)
+    assert ended == [(teacher.username, teachers_sid, "signed_in_again")]
+    assert row_of(client).account == holder and row_of(client).sid != teachers_sid
+
+
+def test_signing_in_again_over_ones_own_session_keeps_it(teacher, ended):
+    client = browser()
+    sign_in(client, teacher.username, GOOD_PASSWORD)
+    sid = row_of(client).sid
+    sign_in(client, teacher.username, GOOD_PASSWORD)
+    assert row_of(client).sid == sid
+    assert ended == []
+
+
+def test_a_session_ended_by_another_request_first_is_announced_by_that_one_only(
+    teacher, holder, ended, rf, django_capture_on_commit_callbacks
+):
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    client = browser()
+    sign_in(client, teacher.username, GOOD_PASSWORD)
+    sid, key = row_of(client).sid, client.session.session_key
+    request = rf.get("/")
+    SessionMiddleware(lambda request: None).process_request(request)
+    request.COOKIES["sessionid"] = key
+    request.session = type(client.session)(key)
+    request.user = teacher
+    with django_capture_on_commit_callbacks(execute=True):
+        disable_account(account=teacher, actor=holder)  # deletes the row first (announced)
+        end_this_session(request, reason="idle")  # the same session, seen a moment later
+    assert ended == [(teacher.username, sid, "disabled")]
+
+
+def test_a_failing_listener_neither_breaks_the_request_nor_silences_the_others(teacher, ended):
+    def broken(**kwargs):
+        raise RuntimeError("a station's logout could not be queued")
+
+    session_ended.connect(broken, dispatch_uid="broken")
+    try:
+        here, elsewhere = browser(), browser("198.51.100.9")
+        sign_in(here, teacher.username, GOOD_PASSWORD)
+        sign_in(elsewhere, teacher.username, GOOD_PASSWORD)
+        response = here.post(
+            "/me/password/",
+            {
+                "old_password": GOOD_PASSWORD,
+                "new_password1": OTHER_GOOD_PASSWORD,
+                "new_password2": OTHER_GOOD_PASSWORD,
+            },
+        )
+    finally:
+        session_ended.disconnect(dispatch_uid="broken")
+    assert response.status_code == 302
+    assert len(ended) == 1 and ended[0][2] == "password_changed"
+
+
+def test_resetting_a_forgotten_password_while_signed_in_signs_out_cleanly(teacher, ended):
+    from django.core import mail
+
+    from tests.test_forgot_password import ask, code_in, reset
+
+    client = browser()
+    sign_in(client, teacher.username, GOOD_PASSWORD)
+    sid = row_of(client).sid
+    ask(client)
+    _prefix, code = code_in(mail.outbox[-1])
+    response = reset(client, code, password=OTHER_GOOD_PASSWORD)
+    assert response.status_code == 302 and response["Location"] == "/login/"
+    assert "_auth_user_id" not in client.session
+    assert "密碼已重設" in client.get("/login/").content.decode()
+    assert ended == [(teacher.username, sid, "password_reset")]

@@ -99,17 +99,18 @@ def start_session(request, account: Account, password_change_reason: str | None,
     then queue the required actions (SPEC section 3, seed 002 order: a password that must
     change first, then a required two-factor binding).
 
-    The same account signing in again in its own session (re-authentication, asked by a
-    station's prompt=login or max_age) keeps the session: its sid, which the stations hold
-    and which their back-channel logout names, and its sign-in time, from which the absolute
-    lifetime runs. Only the time of authentication moves (the ``auth_time`` stations
-    receive). A new sid would leave the stations signed in under the old one, which no
-    ending of this session would ever name."""
-    again = (
-        request.user.is_authenticated
-        and request.user.pk == account.pk
-        and bool(request.session.get(SID))
-    )
+    Signing in over a session of another account ends that one. The same account signing
+    in again in its own session (re-authentication, asked by a station's prompt=login or
+    max_age) keeps the session: its sid, which the stations hold and which their
+    back-channel logout names, and its sign-in time, from which the absolute lifetime runs.
+    Only the time of authentication moves (the ``auth_time`` stations receive). A new sid
+    would leave the stations signed in under the old one, which no ending of this session
+    would ever name."""
+    previous = request.user if request.user.is_authenticated else None
+    if previous is not None and previous.pk != account.pk:
+        end_this_session(request, reason="signed_in_again")
+        previous = None
+    again = previous is not None and bool(request.session.get(SID))
     login(request, account)  # same account: the session's data stays (Django cycles the key)
     request.session.pop(TWO_FACTOR_PENDING, None)
     now = int(timezone.now().timestamp())
