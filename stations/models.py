@@ -330,6 +330,7 @@ class BackchannelLogout(models.Model):
         "reset": _("帳號重置"),
         "ended_by_person": _("本人結束工作階段"),
         "ended_by_helpdesk": _("客服結束工作階段"),
+        "signed_in_again": _("同一瀏覽器登入另一個帳號"),
     }
 
     def __str__(self):
