@@ -1,7 +1,8 @@
-"""Load (or grow) the benchmark's data set in the portal_bench database, fast.
+"""Load (or grow) the benchmark's data set in the BENCH_DATABASE database, fast.
 
     python bench/load.py --accounts 5000        # first load: units, stations, announcements
     python bench/load.py --accounts 200000      # grow: adds the accounts not there yet
+    python bench/load.py --accounts 2000000     # national scale (issue 19)
 
 Accounts, grants, consents and security events go in with COPY; every account with a
 password shares one argon2id hash made once with the project's configured hasher (so each
@@ -13,8 +14,19 @@ a pure function of their index k, so growing only appends:
     k = 2001 .. 2001+U-2  main accounts of units 1 .. U-1 (unit 1's holder creates accounts)
     k beyond              sub-accounts spread round-robin over units 1 .. U-1
 
+The first load also makes the helpdesk's staff members (one per connection of the admin
+scenarios), each in the Helpdesk group with an authenticator bound, as the admin requires:
+bench/client.py signs them in through /login/ and /login/two-factor/ with the code their
+secret gives (kept in data.json, a bench-only file).
+
+A growth by more than GROW_REBUILD_AT accounts (the national phase) drops the secondary
+indexes of the tables it fills and builds them again afterwards, as a bulk load of that
+size is done: one index build is much faster than as many insertions into each index
+(the trigram indexes of the admin's search most of all). The tables are VACUUMed and
+ANALYZEd after every load (the shared server runs no autovacuum).
+
 Writes var/bench/data.json: the password, the logins the load generator uses and the
-search term, for bench/run and bench/client.py.
+search terms, for bench/run and bench/client.py.
 """
 
 import argparse
@@ -23,6 +35,7 @@ import os
 import random
 import sys
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,11 +49,13 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management.color import no_style  # noqa: E402
 from django.db import connection, models, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from accounts.models import Account, SecurityEvent  # noqa: E402
+from accounts import two_factor  # noqa: E402
+from accounts.models import Account, SecurityEvent, TwoFactorDevice  # noqa: E402
 from accounts.services import policy_failures  # noqa: E402
 from announcements.models import Announcement  # noqa: E402
 from schools.models import Unit  # noqa: E402
@@ -53,6 +68,16 @@ ANNOUNCEMENTS = 200
 SIGN_IN_POOL = 20000  # distinct accounts the sign-in scenario cycles through
 HOME_TEACHERS = 16  # one signed-in teacher per connection of the home scenario
 SEARCH_TERM = "林志"  # surname + first given character: a handful of the 2,000 match
+HELPDESK_MEMBERS = 16  # one signed-in helpdesk member per connection of the admin scenarios
+# The admin's search, as helpdesk uses it when someone calls: by a login name, a full name,
+# an e-mail address, a unit code. Taken from accounts that exist from the first load on
+# (k below), so the same terms are searched at every size.
+ADMIN_SEARCH_ACCOUNT = 1234
+ADMIN_SEARCH_UNIT = 10
+GROW_REBUILD_AT = 500_000
+# Loaded account k has the id k + 1; everything else (the helpdesk's members, accounts the
+# create scenario makes) has an id above this, so a later growth never meets one.
+OTHER_IDS = 50_000_000
 
 SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝郭洪曾邱廖賴周"
 SURNAMES_LATIN = [
@@ -196,6 +221,33 @@ def first_load(units: int, now) -> None:
             )
         )
     Announcement.objects.bulk_create(announcements)
+    add_helpdesk(now)
+
+
+def add_helpdesk(now) -> None:
+    """Helpdesk's staff members, each with an authenticator bound (staff must have one)."""
+    group = Group.objects.get(name="Helpdesk")
+    stamp = Account(unit=None).password_policy_stamp
+    for i in range(1, HELPDESK_MEMBERS + 1):
+        member = Account.objects.create(
+            id=OTHER_IDS + i,
+            username=f"helpdesk{i:02d}",
+            local_part=f"helpdesk{i:02d}",
+            full_name=f"客服人員{i:02d}",
+            email=f"helpdesk{i:02d}@portal.example.tw",
+            is_staff=True,
+            state=Account.State.ACTIVE,
+            password=make_password(PASSWORD),
+            password_policy=stamp,
+            password_changed_at=now,
+            activated_at=now,
+        )
+        member.groups.add(group)
+        TwoFactorDevice.objects.create(
+            account=member,
+            encrypted_secret=two_factor.encrypt_secret(two_factor.new_secret()),
+            confirmed_at=now,
+        )
 
 
 def add_accounts(start: int, stop: int, layout: dict, now) -> None:
@@ -260,6 +312,34 @@ def add_accounts(start: int, stop: int, layout: dict, now) -> None:
     copy_rows(SecurityEvent, events())
 
 
+@contextmanager
+def indexes_built_afterwards(models_, enabled: bool):
+    """Drop the secondary indexes of these tables (those that back no constraint) for the
+    load inside, and build them again after it."""
+    if not enabled:
+        yield
+        return
+    definitions = []
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        for model in models_:
+            cursor.execute(
+                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
+                "FROM pg_index i WHERE i.indrelid = %s::regclass AND NOT i.indisprimary "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+                [model._meta.db_table],
+            )
+            for name, definition in cursor.fetchall():
+                definitions.append(definition)
+                cursor.execute(f"DROP INDEX {name}")
+    yield
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        for definition in definitions:
+            cursor.execute(definition)
+    print(f"  {len(definitions)} indexes built in {time.monotonic() - started:.1f} s")
+
+
 def write_data_file(path: Path, total: int) -> None:
     """What the load generator needs: sign-in logins spread over every loaded account, the
     home page's teachers, the holders, the search term."""
@@ -289,8 +369,20 @@ def write_data_file(path: Path, total: int) -> None:
         "search_matches": Account.objects.filter(
             unit=big, full_name__icontains=SEARCH_TERM
         ).count(),
+        "helpdesk": {
+            member.username: two_factor.decrypt_secret(member.two_factor.encrypted_secret)
+            for member in Account.objects.filter(is_staff=True).select_related("two_factor")
+        },
+        "admin_search": admin_search_terms(),
     }
     path.write_text(json.dumps(data, ensure_ascii=False))
+
+
+def admin_search_terms() -> list[str]:
+    """What helpdesk types: a login name, a full name, an e-mail address, a unit code."""
+    account = Account.objects.get(id=ADMIN_SEARCH_ACCOUNT + 1)
+    unit = Unit.objects.order_by("code")[ADMIN_SEARCH_UNIT]
+    return [account.username, account.full_name, account.email, unit.code]
 
 
 def main():
@@ -307,11 +399,17 @@ def main():
     with transaction.atomic():
         if not Unit.objects.exists():
             first_load(args.units, now)
-        have = Account.objects.count()
+        have = Account.objects.filter(id__lte=OTHER_IDS).count()
         if have < args.accounts:
-            add_accounts(have, args.accounts, layout, now)
+            filled = (Account, StationGrant, Consent, SecurityEvent)
+            with indexes_built_afterwards(filled, args.accounts - have > GROW_REBUILD_AT):
+                add_accounts(have, args.accounts, layout, now)
         reset_sequences(Account, StationGrant, Consent, SecurityEvent, Announcement, Unit)
     with connection.cursor() as cursor:
+        # As autovacuum would have it (the shared server runs none): statistics, and the
+        # visibility map that index-only scans read.
+        for model in (Account, StationGrant, Consent, Unit):
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
         cursor.execute("ANALYZE")
     # The shared password must pass today's policy, or every sign-in would be sent to the
     # change-password page instead of home.
