@@ -1,6 +1,7 @@
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -11,6 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -40,7 +42,18 @@ class CountUpToPaginator(Paginator):
 
 class AccountChangeList(ChangeList):
     """The lock state of a page's accounts in one query for the page's login names, instead
-    of two subqueries per row."""
+    of two subqueries per row; and each row's link made without Django's
+    add_preserved_filters resolving it against every URL pattern (a third of the page's
+    time with 50 rows): the filters to come back to are appended here, the same query
+    string Django makes."""
+
+    def __init__(self, request, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.row_filters, self.preserved_filters = self.preserved_filters, ""
+
+    def url_for_result(self, result):
+        url = super().url_for_result(result)
+        return f"{url}?{self.row_filters}" if self.row_filters else url
 
     def get_results(self, request):
         super().get_results(request)
@@ -129,6 +142,17 @@ class AccountAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return AccountChangeList
+
+    def action_checkbox(self, obj):
+        """Django's checkbox (the same markup), drawn without its form widget's template:
+        the widget took a fifth of the list's time."""
+        label = format_html(_("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

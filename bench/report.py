@@ -106,7 +106,7 @@ def median_run(rounds: list[dict]) -> dict:
     cpus = [r["cpu"] for r in rounds if r["cpu"]]
     if cpus:
         run["cpu"] = {k: median(c[k] for c in cpus) for k in cpus[0]}
-        run["cpu_rounds"] = [cpu_ms(r) for r in rounds]
+        run["cpu_rounds"] = [cpu_ms(r) for r in rounds if r["cpu"]]
     run["rps_rounds"] = [r["rps"] for r in rounds]
     return run
 
