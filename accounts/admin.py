@@ -96,11 +96,15 @@ def account_search(term: str) -> Q:
     if len(term) < SUBSTRING_SEARCH_FROM:
         return Q(full_name__startswith=term)
     units = list(Unit.objects.filter(code=term).values_list("pk", flat=True))
+    if units:
+        # A unit's code: that unit's accounts (their login names start with it). Its digits
+        # as a substring would make the trigram indexes read nearly every login name and
+        # address (every school's code shares most of its trigrams with the others').
+        return Q(unit__in=units)
     return (
         Q(username__contains=normalize_login_name(term))
         | Q(full_name__icontains=term)
         | Q(email__icontains=term)
-        | Q(unit__in=units)
     )
 
 
