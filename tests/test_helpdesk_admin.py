@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import services
-from accounts.admin import AccountAdmin, CountUpToPaginator
+from accounts.admin import AccountAdmin, CountUpToPaginator, account_search
 from accounts.models import Account, OutboundEmail, SecurityEvent
 from tests.conftest import GOOD_PASSWORD, make_account, sign_in
 
@@ -84,8 +84,9 @@ def test_the_helpdesk_group_is_created_with_its_permissions():
         "林志明",
         "林志",  # a short term: the start of the name
         "teacher01@school.edu.tw",
-        "TEACHER01@School",  # part of the address, in any case
+        "TEACHER01@School.edu.TW",  # the whole address, in any case
         "010300",  # the unit code
+        "010300_teach",  # the start of a login name
     ],
 )
 def test_helpdesk_finds_accounts_by_name_login_mail_and_unit(desk, teacher, other_holder, query):
@@ -97,6 +98,14 @@ def test_helpdesk_finds_accounts_by_name_login_mail_and_unit(desk, teacher, othe
 def test_a_short_term_matches_names_by_their_start_only(desk, teacher):
     assert ">010300_teacher01</a>" in result_of(desk, "林")
     assert ">010300_teacher01</a>" not in result_of(desk, "志明")  # not how 林志明 starts
+
+
+def test_a_term_with_an_at_sign_is_a_whole_address_and_one_with_an_underscore_a_start(
+    desk, teacher
+):
+    assert ">010300_teacher01</a>" not in result_of(desk, "teacher01@school")
+    assert ">010300_teacher01</a>" not in result_of(desk, "0300_teacher01")
+    assert ">010300_teacher01</a>" in result_of(desk, "teacher0")  # no "_": anywhere
 
 
 def result_of(desk, query):
@@ -419,3 +428,29 @@ def test_one_page_answers_the_usual_helpdesk_calls(desk, holder, teacher):
     assert "註冊會員成功通知" in page and "ConnectionRefusedError" in page  # no verification mail
     assert "公務統計報表" in page and "尚未同意" in page  # no station icon
     assert "登入失敗" in page  # recent events (forgot password and the like)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the search indexes exist on PostgreSQL only"
+)
+@pytest.mark.parametrize(
+    ("term", "indexes"),
+    [
+        ("teacher", ["account_username_trgm", "account_full_name_trgm", "account_email_trgm"]),
+        ("林", ["account_full_name_prefix"]),
+        ("Teacher01@School.edu.tw", ["account_email_lower"]),
+        ("010300_t", ["_like"]),
+    ],
+)
+def test_each_kind_of_search_term_is_answered_by_an_index(school, term, indexes):
+    """Which indexes answer the search (in bitmap scans, the way PostgreSQL reads them once
+    the table is too big to read whole; an empty test table would be read whole)."""
+    queryset = Account.objects.filter(account_search(term)).order_by()
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        for method in ("seqscan", "indexscan", "indexonlyscan"):
+            cursor.execute(f"SET LOCAL enable_{method} = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    for index in indexes:
+        assert index in plan, plan
