@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.forms import SignInForm, TwoFactorCodeForm
 from accounts.lockout import lock_state, lockout_name
+from accounts.services.reauthentication import asked_to_sign_in_again
 from accounts.services.sign_in import SignInResult, sign_in, sign_out
 from accounts.services.two_factor_sign_in import (
     complete_two_factor_sign_in,
@@ -33,8 +34,10 @@ def prefill(request):
     return {"username": username} if username else {}
 
 
-def _sign_in_page(request, form, error=None):
-    context = {"form": form, "next": next_url(request), "sign_in_error": error}
+def _sign_in_page(request, form, error=None, again=False):
+    if again:  # the signed-in account proves again it is there: its name is not typed
+        form.fields["username"].widget.attrs["readonly"] = True
+    context = {"form": form, "next": next_url(request), "sign_in_error": error, "again": again}
     return render(request, "accounts/login.html", context)
 
 
@@ -75,16 +78,24 @@ def _never_set_a_password_hint():
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request):
+    """Sign in; or, for a signed-in person asked to sign in again (a station's prompt=login
+    or max_age), the same page for the same account: password, captcha and lockout, then
+    the code step when two-factor is bound."""
+    again = request.user.is_authenticated and asked_to_sign_in_again(request)
     if request.method == "GET":
-        if request.user.is_authenticated:
+        if request.user.is_authenticated and not again:
             return redirect(next_url(request) or "home")
-        return _sign_in_page(request, SignInForm(initial=prefill(request)))
-    form = SignInForm(request.POST)
+        initial = {"username": request.user.username} if again else prefill(request)
+        return _sign_in_page(request, SignInForm(initial=initial), again=again)
+    data = request.POST.copy()
+    if again:
+        data["username"] = request.user.username
+    form = SignInForm(data)
     valid = form.is_valid()
     if captcha_passed(form) and address_throttled(request, "sign-in"):
         return render_throttled(request)
     if not valid:
-        return _sign_in_page(request, form)
+        return _sign_in_page(request, form, again=again)
     result = sign_in(
         request=request,
         username=form.cleaned_data["username"],
@@ -95,7 +106,7 @@ def login_view(request):
     if result.succeeded:
         return redirect(next_url(request) or "home")
     form = SignInForm(initial={"username": form.cleaned_data["username"]})
-    return _sign_in_page(request, form, error=failure_message(result))
+    return _sign_in_page(request, form, error=failure_message(result), again=again)
 
 
 def _back_to_sign_in(request, message):
