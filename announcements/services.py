@@ -88,3 +88,12 @@ def remove_attachment(*, attachment, actor) -> None:
     with transaction.atomic():
         attachment.delete()
         transaction.on_commit(lambda: storage.delete(name))
+
+
+def delete_announcement(*, announcement, actor) -> None:
+    """Take an announcement away for good (the admin's delete; withdrawing is unpublishing)."""
+    files = [(a.file.name, a.file.storage) for a in announcement.attachments.all()]
+    with transaction.atomic():
+        Announcement.objects.filter(pk=announcement.pk).delete()
+        for name, storage in files:  # its attachments' files go with their rows
+            transaction.on_commit(lambda name=name, storage=storage: storage.delete(name))

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0017_outbox_moves_to_mail'),
+        ('accounts', '0018_session_details'),
     ]
 
     operations = [
