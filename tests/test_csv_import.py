@@ -5,6 +5,7 @@ bad rows listed with reasons and downloadable; bad files refused whole; the hold
 import csv
 import io
 import os
+import re
 import threading
 
 import pytest
@@ -630,11 +631,12 @@ def test_two_imports_of_the_same_names_in_opposite_order_both_finish_and_create_
         thread.join()
     for order, response in answers.items():
         assert response.status_code == 302, f"the {order} import got {response.status_code}"
-        assert response["Location"] == "/manage/accounts/import/result/"
+        assert re.fullmatch(r"/manage/accounts/import/\d+/", response["Location"])
+    assert answers["forward"]["Location"] != answers["backward"]["Location"]
     assert sorted(Account.objects.filter(role="sub").values_list("local_part", flat=True)) == names
     failed = {}
     for order, client in clients.items():
-        download = client.get("/manage/accounts/import/failed.csv")
+        download = client.get(answers[order]["Location"] + "failed.csv")
         rows = parse_download(download)[1:] if download.status_code == 200 else []
         # created a moment ago by the other import, or already there when this one began
         assert all("已被建立" in cells[-1] or "已有人使用" in cells[-1] for cells in rows)
