@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0018_session_details'),
+        ('accounts', '0019_account_search_indexes'),
     ]
 
     operations = [
