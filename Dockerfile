@@ -62,13 +62,13 @@ RUN DEBUG=false \
         && rm -rf /tmp/build-var'
 
 # Run as an unprivileged user. The code stays owned by root (read-only to the app); only
-# var/ (embedded SQLite and mail files, used when DATABASE_URL / EMAIL_URL are unset) is
-# writable.
+# var/ (embedded SQLite and mail files, used when DATABASE_URL / EMAIL_URL are unset) and
+# media/ (announcement attachments; docker-compose.yml mounts a volume there) are writable.
 RUN groupadd --system --gid 10001 portal \
     && useradd --system --uid 10001 --gid portal --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin portal \
-    && mkdir -p /app/var \
-    && chown portal:portal /app/var
+    && mkdir -p /app/var /app/media \
+    && chown portal:portal /app/var /app/media
 
 USER portal
 

@@ -4,7 +4,9 @@ This is the page thousands of teachers open to sign in each morning, and it is t
 every guest but for two values: the CSRF token and the captcha. So it is drawn once per
 process, language and announcement-board version; each request then gets a copy with its
 own CSRF token and a new captcha put in place of the ones of that drawing. Both are long
-random strings (64 and 40 characters) that occur nowhere else on the page.
+random strings (64 and 40 characters) that occur nowhere else on the page. The sign-in
+counts (今日登入人次 / 累計登入人次, accounts/sign_in_counts.py) are put in the same way, in
+the elements marked data-sign-ins-today and data-sign-ins-total.
 
 Kept in the process's memory, not in Redis: a deploy starts new processes, so a page drawn
 with an older release's templates or static file names is never served. A page expires with
@@ -26,6 +28,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.utils.translation import get_language
 
+from accounts.sign_in_counts import SignInCounts, sign_in_counts
 from announcements import board_cache
 from portal.breaker import CircuitOpen
 
@@ -40,6 +43,7 @@ class _Drawn:
     token: str
     captcha_key: str
     expires: float
+    counts: SignInCounts | None  # the sign-in counts drawn, when the page shows them
 
 
 _pages: dict[tuple[str, str, str], _Drawn] = {}  # (template, language, board version)
@@ -65,12 +69,23 @@ def guest_home(request, template_name: str, context) -> HttpResponse:
     html = drawn.html.replace(drawn.token, get_token(request)).replace(
         drawn.captcha_key, CaptchaStore.generate_key()
     )
+    counts = sign_in_counts() if drawn.counts is not None else None
+    if counts != drawn.counts:
+        html = html.replace(_counted(drawn.counts, "today"), _counted(counts, "today")).replace(
+            _counted(drawn.counts, "total"), _counted(counts, "total")
+        )
     return HttpResponse(html)
+
+
+def _counted(counts: SignInCounts, which: str) -> str:
+    """The element of one count as the template draws it (templates/home.html)."""
+    return f"data-sign-ins-{which}>{getattr(counts, which):,}<"
 
 
 def _draw_and_keep(request, template_name, context, key) -> HttpResponse:
     token = get_token(request)
-    response = render(request, template_name, {**context(), "csrf_token": token})
+    drawn_context = context()
+    response = render(request, template_name, {**drawn_context, "csrf_token": token})
     html = response.content.decode()
     found = CAPTCHA_KEY.findall(html)
     if len(found) == 1 and token in html:
@@ -81,6 +96,7 @@ def _draw_and_keep(request, template_name, context, key) -> HttpResponse:
             token=token,
             captcha_key=found[0],
             expires=time.monotonic() + board_cache.BOARD_SECONDS,
+            counts=drawn_context.get("sign_ins"),
         )
     return response
 

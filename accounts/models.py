@@ -292,6 +292,12 @@ class SecurityEvent(models.Model):
         APPLICATION_APPROVED = "application_approved", _("核准主帳號申請")
         APPLICATION_REJECTED = "application_rejected", _("退回主帳號申請")
         PASSWORD_CHECK_FAILED = "password_check_failed", _("再次確認密碼錯誤")
+        SUB_ACCOUNT_REQUESTED = "sub_account_requested", _("申請子帳號")
+        SUB_ACCOUNT_REQUEST_APPROVED = "sub_account_request_approved", _("核准子帳號申請")
+        SUB_ACCOUNT_REQUEST_REJECTED = "sub_account_request_rejected", _("退回子帳號申請")
+        ACCOUNT_REVIEW_OPENED = "account_review_opened", _("開啟帳號年度審核")
+        ACCOUNT_REVIEW_CONFIRMED = "account_review_confirmed", _("年度審核確認仍在職")
+        ACCOUNT_REVIEW_EXTENDED = "account_review_extended", _("延長單位審核期限")
 
     kind = models.CharField(_("事件"), max_length=40, choices=Kind.choices)
     account = models.ForeignKey(
@@ -324,6 +330,8 @@ class SecurityEvent(models.Model):
             models.Index(fields=["-created_at"], name="security_event_recent"),
             models.Index(fields=["account", "-created_at"], name="security_event_account"),
             models.Index(fields=["username", "-created_at"], name="security_event_username"),
+            # The guest home's sign-in counts (今日登入人次 / 累計登入人次).
+            models.Index(fields=["kind", "created_at"], name="security_event_kind"),
         ]
 
     def __str__(self):
@@ -375,6 +383,7 @@ class PendingPublicRequest(models.Model):
         PASSWORD_RESET = "password_reset", _("忘記密碼")
         PASSWORD_RESET_AGAIN = "password_reset_again", _("重寄驗證信")
         ACCOUNT_LIST = "account_list", _("查詢帳號")
+        SUB_ACCOUNT_REQUEST = "sub_account_request", _("申請子帳號")
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     payload = models.TextField()

@@ -1,10 +1,7 @@
 """The accounts app's tasks: the public forms' matching, and the hourly cleanups. Each calls
 a service; no logic lives here."""
 
-import logging
-
-from celery import Task, shared_task
-from celery.exceptions import Retry
+from celery import shared_task
 
 from accounts import sessions
 from accounts.services import (
@@ -13,31 +10,12 @@ from accounts.services import (
     public_request_sweep,
     verification_resend,
 )
-
-logger = logging.getLogger(__name__)
-
+from portal.queue import PublicFormTask
 
 # The public forms' matching (accounts/services/public_requests.py). These take
 # what the visitor typed rather than ids: finding the account is the point, and doing it here
-# keeps the request's work the same for a match and a miss. The values are never logged:
-# callers pass a fixed argsrepr/kwargsrepr, nothing is returned, and no exception leaves the
-# task (Celery logs a failing task with its arguments, and eager mode does not carry the
-# fixed repr): a failure is logged as the task's name and the exception's type only.
-
-
-class PublicFormTask(Task):
-    def __call__(self, *args, **kwargs):
-        try:
-            return super().__call__(*args, **kwargs)
-        except Retry:
-            raise
-        except Exception as error:
-            logger.error(
-                "public form task %s failed (%s); the request is dropped",
-                self.name,
-                type(error).__name__,
-            )
-            return None
+# keeps the request's work the same for a match and a miss. The values are never logged
+# (portal/queue.py PublicFormTask).
 
 
 @shared_task(base=PublicFormTask)

@@ -28,6 +28,8 @@ LIMITS = {
     "account-lookup": [("ip", "30/h"), ("key", "5/h")],
     "holder-lookup": [("ip", "30/h")],
     "main-account-apply": [("ip", "10/h"), ("key", "3/h")],
+    # 申請子帳號: a school's teachers all ask on the first days of the term, from one address.
+    "sub-account-apply": [("ip", "100/h"), ("key", "5/h")],
     "password-change": [("key", "10/h")],
     "email-change": [("key", "5/h")],
     "two-factor": [("key", "20/h")],

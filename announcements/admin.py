@@ -1,11 +1,74 @@
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
 from announcements import services
-from announcements.models import Announcement
+from announcements.attachments import check_upload, human_size
+from announcements.models import Announcement, Attachment
 from stations.models import Station
 
-FORM_FIELDS = ["title", "body", "audience", "station", "author_label", "published", "pinned"]
+FORM_FIELDS = [
+    "title",
+    "body",
+    "audience",
+    "station",
+    "author_label",
+    "published",
+    "pinned",
+    "is_manual",
+]
+
+
+class AttachmentForm(forms.ModelForm):
+    """A new file: its type is checked from its content here, so the author hears about a
+    refused file on the page, with everything else they typed."""
+
+    class Meta:
+        model = Attachment
+        fields = ["file"]
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload is not None and self.instance.pk is None:
+            check_upload(upload)
+        return upload
+
+
+class AttachmentInline(admin.TabularInline):
+    """Files under the announcement (PDF, ODT/ODS, DOCX/XLSX, PNG/JPEG). Whoever may edit the
+    announcement adds and removes them; a file is replaced by removing it and adding another.
+    Saved through announcements/services.py (AnnouncementAdmin.save_formset)."""
+
+    model = Attachment
+    form = AttachmentForm
+    extra = 1
+    fields = ["file", "name", "size_shown", "uploaded_at"]
+    readonly_fields = ["name", "size_shown", "uploaded_at"]
+    verbose_name = gettext_lazy("附件")
+    verbose_name_plural = gettext_lazy("附件（PDF、ODT、ODS、DOCX、XLSX、PNG、JPEG）")
+
+    @admin.display(description=gettext_lazy("大小"))
+    def size_shown(self, attachment):
+        return human_size(attachment.size) if attachment.pk else ""
+
+    def _may_edit(self, request, obj):
+        return request.user.has_perm("announcements.change_announcement") or (
+            obj is None and request.user.has_perm("announcements.add_announcement")
+        )
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("announcements.view_announcement") or self._may_edit(
+            request, obj
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return self._may_edit(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a stored file is not edited: removed, and another added
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_edit(request, obj)
 
 
 def stations_for_author(user):
@@ -23,6 +86,7 @@ class AnnouncementAdmin(admin.ModelAdmin):
     list_display = [
         "title",
         "audience",
+        "is_manual",
         "station",
         "author_label",
         "created_at",
@@ -34,6 +98,7 @@ class AnnouncementAdmin(admin.ModelAdmin):
     list_select_related = ["station", "author"]
     search_fields = ["title", "body", "author_label"]
     date_hierarchy = "created_at"
+    inlines = [AttachmentInline]
     fields = [*FORM_FIELDS, "author", "created_at", "edited_at"]
     readonly_fields = ["author", "created_at", "edited_at"]
 
@@ -87,3 +152,17 @@ class AnnouncementAdmin(admin.ModelAdmin):
         )
         obj.pk = created.pk
         obj.refresh_from_db()
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Attachment:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)  # sorts the forms into new and deleted ones
+        for attachment in formset.deleted_objects:
+            services.remove_attachment(attachment=attachment, actor=request.user)
+        for inline in formset.extra_forms:
+            upload = inline.cleaned_data.get("file") if inline.has_changed() else None
+            if upload is not None and not inline.cleaned_data.get("DELETE"):
+                services.add_attachment(
+                    announcement=form.instance, upload=upload, actor=request.user
+                )
+        return None

@@ -1,3 +1,6 @@
+import uuid
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -80,6 +83,11 @@ class Announcement(models.Model):
     edited_at = models.DateTimeField(_("編輯時間"), null=True, blank=True, editable=False)
     published = models.BooleanField(_("發布"), default=True)
     pinned = models.BooleanField(_("置頂"), default=False)
+    is_manual = models.BooleanField(
+        _("操作手冊"),
+        default=False,
+        help_text=_("勾選後，這則公告的附件會列在「操作文件下載」（/manuals/）頁面。"),
+    )
 
     objects = AnnouncementQuerySet.as_manager()
 
@@ -117,3 +125,45 @@ class Announcement(models.Model):
     def summary(self) -> str:
         """The body on one line, shortened, for the board's 內文 column."""
         return Truncator(" ".join(self.body.split())).chars(SUMMARY_LENGTH)
+
+
+def attachment_path(attachment, filename) -> str:
+    """A generated name under MEDIA_ROOT: nothing of the uploaded name reaches the disk."""
+    return f"announcements/{uuid.uuid4().hex}{Path(filename).suffix.lower()}"
+
+
+class Attachment(models.Model):
+    """A file attached to an announcement (issue 18): a manual, a form, a picture. Its type
+    was read from its content when it was added (announcements/attachments.py); it is
+    served as a download only to those who may read the announcement."""
+
+    announcement = models.ForeignKey(
+        Announcement,
+        verbose_name=_("公告"),
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
+    file = models.FileField(_("檔案"), upload_to=attachment_path, max_length=200)
+    name = models.CharField(_("檔名"), max_length=200)
+    content_type = models.CharField(_("檔案類型"), max_length=100)
+    size = models.PositiveBigIntegerField(_("大小（位元組）"))
+    uploaded_at = models.DateTimeField(_("上傳時間"), default=timezone.now)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上傳者"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("附件")
+        verbose_name_plural = _("附件")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("announcements:attachment", args=[self.announcement_id, self.pk])

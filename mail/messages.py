@@ -246,3 +246,65 @@ def application_rejected(*, application):
         to=application.email,
         context={"application": application, "unit": application.unit},
     )
+
+
+def sub_account_requested(*, sub_request, holder):
+    """To the unit's holder: a teacher asks for a sub-account (申請子帳號)."""
+    return _queue(
+        name="sub_account_requested",
+        to=holder.email,
+        context={"sub_request": sub_request, "holder": holder, "unit": sub_request.unit},
+        account=holder,
+    )
+
+
+def sub_account_request_rejected(*, sub_request, holder):
+    """To the teacher who asked: the holder did not create the sub-account, and why."""
+    return _queue(
+        name="sub_account_request_rejected",
+        to=sub_request.email,
+        context={"sub_request": sub_request, "holder": holder, "unit": sub_request.unit},
+    )
+
+
+def account_review_reminder(*, holder, unit_review, progress, last_day):
+    """To a holder who has not finished the yearly review: how many are left, the deadline
+    (a week before it, and on the last day)."""
+    return _queue(
+        name="account_review_reminder",
+        to=holder.email,
+        context={
+            "holder": holder,
+            "unit": unit_review.unit,
+            "deadline": unit_review.deadline,
+            "progress": progress,
+            "last_day": last_day,
+        },
+        account=holder,
+    )
+
+
+def account_review_disabled(*, account, unit_review):
+    """To a person whose account nobody confirmed in the yearly review: it is disabled."""
+    return _queue(
+        name="account_review_disabled",
+        to=account.email,
+        context={"account": account, "unit": unit_review.unit, "deadline": unit_review.deadline},
+        account=account,
+    )
+
+
+def account_review_closed(*, holder, unit_review, accounts):
+    """To the holder at the end of the review: the accounts disabled because nobody
+    confirmed them."""
+    return _queue(
+        name="account_review_closed",
+        to=holder.email,
+        context={
+            "holder": holder,
+            "unit": unit_review.unit,
+            "deadline": unit_review.deadline,
+            "accounts": accounts,
+        },
+        account=holder,
+    )

@@ -14,6 +14,8 @@ form's request kept encrypted). On the embedded default (Celery eager) the task 
 import importlib
 import logging
 
+from celery import Task
+from celery.exceptions import Retry
 from kombu.exceptions import KombuError
 
 from portal import breaker
@@ -55,3 +57,24 @@ def publish(name: str, *, args=(), kwargs=None, hide_arguments=False) -> str | N
     if through_broker:
         breaker.broker.succeeded()
     return None
+
+
+class PublicFormTask(Task):
+    """The base of the tasks a public form hands what a visitor typed to (public_requests.py
+    hand_off). The values are never logged: callers pass a fixed argsrepr/kwargsrepr,
+    nothing is returned, and no exception leaves the task (Celery logs a failing task with
+    its arguments, and eager mode does not carry the fixed repr): a failure is logged as
+    the task's name and the exception's type only."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except Retry:
+            raise
+        except Exception as error:
+            logger.error(
+                "public form task %s failed (%s); the request is dropped",
+                self.name,
+                type(error).__name__,
+            )
+            return None

@@ -246,7 +246,19 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-station-logouts": {"task": "stations.tasks.sweep_station_logouts", "schedule": 60.0},
     # Sign-on records and logout records older than anything they still serve.
     "clear-station-records": {"task": "stations.tasks.clear_station_records", "schedule": 3600.0},
+    # CSV imports whose worker was lost (or whose task the broker never took) go on.
+    "resume-account-imports": {"task": "schools.tasks.resume_account_imports", "schedule": 60.0},
+    # The yearly account review: reminders to holders, and at the end the automatic disabling.
+    "advance-account-reviews": {"task": "schools.tasks.advance_account_reviews", "schedule": 900.0},
+    # Sub-account requests nobody decided within 30 days.
+    "expire-sub-account-requests": {
+        "task": "schools.tasks.expire_sub_account_requests",
+        "schedule": 3600.0,
+    },
 }
+# A running CSV import whose last chunk committed longer ago than this lost its worker: the
+# beat task above hands it to another (schools/services/import_jobs.py).
+ACCOUNT_IMPORT_LEASE_SECONDS = env_int("ACCOUNT_IMPORT_LEASE_SECONDS", 120)
 
 # --- Mail -----------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL")
@@ -577,6 +589,16 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# --- Uploaded files -------------------------------------------------------------------
+# Announcement attachments are kept here under generated names. There is no MEDIA_URL: each
+# file is served by a view that checks who may read its announcement. Several web processes
+# (or hosts) must share this directory (docker-compose.yml mounts one volume into each).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# The largest attachment an author may add, in megabytes.
+ATTACHMENT_MAX_MB = env_int("ATTACHMENT_MAX_MB", 20)
+if ATTACHMENT_MAX_MB < 1:
+    raise ImproperlyConfigured("ATTACHMENT_MAX_MB must be at least 1")
 
 # --- Security headers (production) ----------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -13,3 +13,9 @@ def widget_html(widget: dict):
     Django's Widget.render does (plain inputs by portal.forms.input_html)."""
     html = get_default_renderer().render(widget["template_name"], {"widget": widget})
     return mark_safe(html)  # noqa: S308 (the renderer's own output, as in Widget._render)
+
+
+@register.filter
+def thousands(number) -> str:
+    """1234567 as 1,234,567."""
+    return f"{int(number or 0):,}"

@@ -6,6 +6,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, normalize_login_name
+from schools.models import AccountImport, SubAccountRequest
 
 
 def require_main_account(user) -> None:
@@ -45,3 +46,46 @@ def get_managed_account(holder, username: str) -> Account:
     if account is None:
         raise Http404
     return account
+
+
+def chosen_accounts(holder, usernames, base=None):
+    """The named sub-accounts the holder manages, in the order named, and the names that are
+    not among them (another unit's, the holder's own, or no account at all: one answer)."""
+    wanted = [normalize_login_name(name) for name in usernames]
+    accounts = base if base is not None else managed_accounts(holder)
+    found = {
+        account.username: account
+        for account in accounts.select_related("unit").filter(username__in=wanted)
+    }
+    return [found[name] for name in wanted if name in found], [
+        name for name in wanted if name not in found
+    ]
+
+
+def get_unit_request(holder, request_id):
+    """A sub-account request made to the holder's unit, or 404."""
+    require_main_account(holder)
+    found = (
+        SubAccountRequest.objects.select_related("unit")
+        .filter(unit_id=holder.unit_id, pk=_number(request_id))
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+def get_unit_import(holder, import_id):
+    """A CSV import of the holder's unit (made by this holder or a predecessor), or 404."""
+    require_main_account(holder)
+    found = AccountImport.objects.filter(unit_id=holder.unit_id, pk=_number(import_id)).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def _number(value) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise Http404 from None

@@ -18,6 +18,9 @@ from accounts.normalize import normalize_login_name
 from accounts.profile import Profile
 from accounts.services.new_accounts import validate_new_local_part
 from schools.csv_files import read_import_file
+from schools.models import unit_code_validator
+from schools.services.bulk_actions import ACTIONS as BULK_ACTIONS
+from schools.services.bulk_actions import STATION_ACTIONS
 from schools.services.units import find_unit
 from stations.models import Station
 
@@ -218,7 +221,9 @@ class TransferForm(forms.Form):
 class ImportForm(forms.Form):
     file = forms.FileField(
         label=_("CSV 檔"),
-        help_text=_("UTF-8 編碼（可含 BOM）的 CSV 檔，最多 2 MB、2,000 列。"),
+        help_text=_(
+            "Excel 存成的 CSV 檔（Big5、UTF-8 或 UTF-16 編碼都可以），最多 4 MB、10,000 列。"
+        ),
         error_messages={
             "required": _("請選擇要匯入的 CSV 檔。"),
             "missing": _("請選擇要匯入的 CSV 檔。"),
@@ -230,3 +235,190 @@ class ImportForm(forms.Form):
 
     def clean_file(self):
         return read_import_file(self.cleaned_data["file"])
+
+
+# --- 申請子帳號 (/apply/sub-account/) and its decision (/manage/requests/) ------------------
+
+
+class StationSlugsField(forms.ModelMultipleChoiceField):
+    """Stations by their code in the form's data (the public form cannot know a unit)."""
+
+    def label_from_instance(self, station):
+        return station.name
+
+
+class SubAccountRequestForm(forms.Form):
+    """A teacher asks the unit's holder for a sub-account (seed 000's fields). Only what can
+    be checked without looking the unit up is checked here: whether the unit exists, has a
+    holder or a free local part must not show on this page (no enumeration); the holder
+    sees a taken local part when deciding."""
+
+    code = unit_code_field()
+    local_part = forms.CharField(
+        label=_("想要設定的帳號"),
+        max_length=100,  # the local-part rule says "2 to 30" itself
+        help_text=_(
+            "可以使用英文、數字、「.」、「-」組合而成，2 到 30 個字元。"
+            "登入帳號會是「校代碼_帳號」，例如 010300_test01。"
+        ),
+        error_messages={"required": _("請輸入想要設定的帳號。")},
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
+    )
+    full_name = full_name_field()
+    office = office_field()
+    title = title_field()
+    phone = phone_field(_("公務電話(分機)"), _("請勿填寫私人電話，例如 049-2910960#3765"))
+    email = email_field(label=_("公務信箱"))
+    stations = StationSlugsField(
+        label=_("需要填報的系統（編報站）"),
+        queryset=Station.objects.filter(is_active=True).order_by("order", "name"),
+        to_field_name="slug",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("務必勾選需要填報的系統；貴單位不能使用的系統會略過。"),
+    )
+    captcha = captcha_field()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].help_text = _(
+            "請勿填寫私人信箱；設定密碼的驗證信會寄到這裡，務必填寫正確。"
+        )
+        self.fields["local_part"].widget.attrs["data-prefix-from"] = "id_code"
+
+    def clean_code(self):
+        code = normalize_login_name(self.cleaned_data["code"])
+        unit_code_validator(code)
+        return code
+
+    def clean(self):
+        cleaned = super().clean()
+        local_part = normalize_login_name(cleaned.get("local_part", ""))
+        code = cleaned.get("code")
+        if code and local_part.startswith(f"{code}_"):
+            local_part = local_part[len(code) + 1 :]  # typed with the prefix: understood
+        if local_part:
+            if "_" in local_part:
+                self.add_error(
+                    "local_part",
+                    _("帳號只要填「校代碼_」後面的部分，例如 010300_test01 只填 test01。"),
+                )
+            else:
+                try:
+                    local_part_validator(local_part)
+                except ValidationError as error:
+                    self.add_error("local_part", error)
+                else:
+                    cleaned["local_part"] = local_part
+        return cleaned
+
+
+class RequestDecisionForm(ProfileForm):
+    """The holder's decision on one request: its details as the holder leaves them (edited
+    or not) for an approval, a reason for a rejection. ``stations``: the stations the unit
+    may use, loaded once for every request on the page."""
+
+    local_part = forms.CharField(
+        label=_("子帳號"),
+        max_length=30,
+        error_messages={"required": _("請輸入子帳號。")},
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
+    )
+    email = email_field(label=_("信箱"))
+    stations = forms.MultipleChoiceField(
+        label=_("編報站"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("核准時授予勾選的編報站。"),
+    )
+    reason = forms.CharField(
+        label=_("退回原因"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("退回時必填，申請人會在通知信中看到。"),
+    )
+    field_order = [
+        "local_part",
+        "full_name",
+        "office",
+        "title",
+        "phone",
+        "email",
+        "stations",
+        "reason",
+    ]
+
+    def __init__(self, *args, unit, stations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.by_slug = {station.slug: station for station in stations}
+        self.fields["stations"].choices = [(s.slug, s.name) for s in stations]
+        self.fields["local_part"].widget.attrs["data-prefix"] = f"{unit.code}_"
+
+    def clean_local_part(self):
+        return normalize_login_name(self.cleaned_data["local_part"])
+
+    def clean_stations(self):
+        return [self.by_slug[slug] for slug in self.cleaned_data["stations"]]
+
+
+# --- Several accounts at once: the list's bulk actions, the yearly review -----------------
+
+
+class LoginNamesField(forms.Field):
+    """The login names of the checked boxes (``accounts``), normalised, without repeats."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {"required": _("請先勾選帳號。")}
+
+    def to_python(self, value):
+        names = [normalize_login_name(name) for name in (value or [])]
+        return list(dict.fromkeys(name for name in names if name))
+
+
+class ReviewActionForm(forms.Form):
+    accounts = LoginNamesField()
+    action = forms.ChoiceField(
+        choices=[("confirm", _("仍在職")), ("disable", _("停用"))],
+        error_messages={"required": _("請選擇要做的事。"), "invalid_choice": _("請選擇要做的事。")},
+    )
+
+
+class BulkActionForm(forms.Form):
+    """The list's bulk actions: the checked accounts, or (``scope`` = ``filter``) every
+    account the list's filter finds."""
+
+    accounts = LoginNamesField(required=False)
+    scope = forms.ChoiceField(
+        choices=[("selected", _("勾選的帳號")), ("filter", _("符合篩選條件的所有帳號"))],
+        required=False,
+    )
+    action = forms.ChoiceField(
+        label=_("批次操作"),
+        choices=[("", _("請選擇…")), *BULK_ACTIONS.items()],
+        error_messages={
+            "required": _("請選擇要對勾選的帳號做什麼。"),
+            "invalid_choice": _("請選擇要對勾選的帳號做什麼。"),
+        },
+    )
+    station = forms.ModelChoiceField(
+        label=_("編報站"),
+        queryset=Station.objects.none(),
+        to_field_name="slug",
+        required=False,
+        empty_label=_("（授予或移除時選擇）"),
+        error_messages={"invalid_choice": _("找不到這個編報站，或貴單位不能使用。")},
+    )
+
+    def __init__(self, *args, unit, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["station"].queryset = Station.objects.usable_by(unit)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("scope") != "filter" and not cleaned.get("accounts"):
+            self.add_error("accounts", _("請先勾選帳號，或選擇「符合篩選條件的所有帳號」。"))
+        wants_station = cleaned.get("action") in STATION_ACTIONS and not cleaned.get("station")
+        if wants_station and "station" not in self.errors:
+            self.add_error("station", _("授予或移除編報站權限時，請選擇編報站。"))
+        return cleaned

@@ -30,6 +30,13 @@ pytestmark = pytest.mark.django_db
 TAIPEI = ZoneInfo("Asia/Taipei")
 ADMIN_LIST = "/admin/announcements/announcement/"
 ADMIN_ADD = ADMIN_LIST + "add/"
+# The attachments' inline on the admin's form (tests/test_announcement_attachments.py): none.
+NO_FILES = {
+    "attachments-TOTAL_FORMS": "0",
+    "attachments-INITIAL_FORMS": "0",
+    "attachments-MIN_NUM_FORMS": "0",
+    "attachments-MAX_NUM_FORMS": "1000",
+}
 
 
 def announce(title, *, audience="guest", created=None, body=None, **fields):
@@ -391,6 +398,7 @@ def test_edited_shows_only_after_a_published_announcement_is_edited(root_in):
             "audience": "guest",
             "author_label": "系統管理員",
             "published": "on",
+            **NO_FILES,
         },
     )
     assert response.status_code == 302
@@ -431,6 +439,7 @@ def test_a_superuser_creates_an_announcement_and_is_its_author(root_in, root):
             "body": "內文",
             "audience": "guest",
             "published": "on",
+            **NO_FILES,
         },
     )
     assert response.status_code == 302
@@ -454,6 +463,7 @@ def test_the_author_and_times_cannot_be_typed_in_the_admin(root_in, root, teache
             "author": teacher.pk,
             "created_at": "2001-01-01 00:00:00",
             "edited_at": "2001-01-01 00:00:00",
+            **NO_FILES,
         },
     )
     assert response.status_code == 302
@@ -485,7 +495,13 @@ def test_a_station_manager_sees_only_their_stations_announcements(manager_in, ca
         assert response.status_code == 302  # the admin's "does not exist" answer
         response = manager_in.post(
             f"{ADMIN_LIST}{other.pk}/change/",
-            {"title": "改掉", "body": "改掉", "audience": "guest", "station": capital.pk},
+            {
+                "title": "改掉",
+                "body": "改掉",
+                "audience": "guest",
+                "station": capital.pk,
+                **NO_FILES,
+            },
         )
         other.refresh_from_db()
         assert other.title != "改掉"
@@ -497,7 +513,13 @@ def test_a_station_manager_can_pick_only_their_stations(
     form = manager_in.get(ADMIN_ADD).content.decode()
     assert f'<option value="{capital.pk}"' in form
     assert f'<option value="{stats.pk}"' not in form
-    fields = {"title": "別站公告", "body": "內文", "audience": "guest", "published": "on"}
+    fields = {
+        "title": "別站公告",
+        "body": "內文",
+        "audience": "guest",
+        "published": "on",
+        **NO_FILES,
+    }
     response = manager_in.post(ADMIN_ADD, {**fields, "station": stats.pk})
     assert response.status_code == 200 and "errornote" in response.content.decode()
     response = manager_in.post(ADMIN_ADD, fields)  # untagged: a system announcement
@@ -527,7 +549,9 @@ def test_a_teacher_without_the_permission_is_refused(client, teacher):
     assert client.get(ADMIN_ADD).url.startswith("/me/two-factor/")  # staff bind first
     bind_through_the_page(client, teacher)
     assert client.get(ADMIN_ADD).status_code == 403
-    response = client.post(ADMIN_ADD, {"title": "偷偷公告", "body": "x", "audience": "guest"})
+    response = client.post(
+        ADMIN_ADD, {"title": "偷偷公告", "body": "x", "audience": "guest", **NO_FILES}
+    )
     assert response.status_code == 403
     assert not Announcement.objects.exists()
 
@@ -602,7 +626,8 @@ def test_an_announcement_published_in_the_admin_shows_on_the_next_home_view(root
     announce("舊公告")
     assert "舊公告" in client.get("/").content.decode()
     root_in.post(
-        ADMIN_ADD, {"title": "新公告", "body": "內文", "audience": "guest", "published": "on"}
+        ADMIN_ADD,
+        {"title": "新公告", "body": "內文", "audience": "guest", "published": "on", **NO_FILES},
     )
     assert "新公告" in client.get("/").content.decode()
     note = Announcement.objects.get(title="新公告")

@@ -74,6 +74,11 @@ def test_the_helpdesk_group_is_created_with_its_permissions():
         "view_unit",
         "view_mainaccountapplication",
         "decide_mainaccountapplication",
+        "view_accountreview",  # the yearly account review (issue 18)
+        "add_accountreview",
+        "view_unitreview",
+        "change_unitreview",
+        "view_subaccountrequest",
     } == codenames
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from accounts.profile import Profile
@@ -206,3 +207,112 @@ def test_a_worker_killed_mid_send_loses_no_mail_and_the_next_sends_it_under_the_
 @pytest.mark.django_db
 def test_the_suite_really_runs_on_postgresql():
     assert connection.vendor == "postgresql"
+
+
+def forget_the_killed_workers_import(import_id) -> int:
+    """As forget_the_killed_workers_task, for the killed worker's CSV import task."""
+    forgotten = 0
+    with celery_app.connection_for_write() as broker:
+        channel = broker.default_channel
+        client = channel.client
+        for tag, payload in client.hgetall(channel.unacked_key).items():
+            message = json.loads(payload)[0]
+            if message["headers"].get("task") != "schools.tasks.run_account_import":
+                continue
+            body = message["body"]
+            if message["properties"].get("body_encoding") == "base64":
+                body = base64.b64decode(body)
+            if json.loads(body)[0] == [import_id]:
+                client.hdel(channel.unacked_key, tag)
+                client.zrem(channel.unacked_index_key, tag)
+                forgotten += 1
+    return forgotten
+
+
+def wait_for(condition, seconds, what):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
+        time.sleep(0.2)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="DATABASE_URL is not PostgreSQL: worker processes need a database they can share",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_import_loses_nothing_and_the_next_finishes_without_a_row_twice(
+    school, sink_factory, settings, tmp_path
+):
+    """The upload returns at once; a real worker imports, a chunk per commit, and is killed
+    (SIGKILL) mid-import; the beat task hands the import to a second worker, which finishes
+    the rest. Every row is created exactly once, with its mail."""
+    from django.test import Client
+
+    from accounts.models import Account
+    from schools.models import AccountImport, ImportedRow
+    from schools.services.import_jobs import resume_stalled_imports
+    from tests.conftest import GOOD_PASSWORD, make_account, sign_in
+
+    rows = 1000
+    make_account(school, "admin01", role=Account.Role.MAIN)
+    holder = Client()
+    assert sign_in(holder, "010300_admin01", GOOD_PASSWORD).status_code == 302
+    lines = ["local_part,full_name,office,title,phone,email,stations"] + [
+        f"t{index:04d},教師{index},教務處,教師,049-2910960,t{index:04d}@school.edu.tw,"
+        for index in range(rows)
+    ]
+    content = ("\r\n".join(lines) + "\r\n").encode()
+    sink, port = sink_factory()
+    celery_app.conf.task_always_eager = False
+    first = start_worker_process("first", smtp_port=port, log_dir=tmp_path)
+    second = job = None
+    try:
+        started = time.monotonic()
+        response = holder.post(
+            "/manage/accounts/import/",
+            {"file": SimpleUploadedFile("t.csv", content, content_type="text/csv")},
+        )
+        assert response.status_code == 302
+        job = AccountImport.objects.get()
+        assert job.done == 0  # the request stored the rows and returned
+        log = tmp_path / "first.log"
+        wait_for(
+            lambda: AccountImport.objects.get().done >= 300,
+            180,
+            "the first worker's chunks: " + (log.read_text() if log.exists() else ""),
+        )
+        end_process(first, signal.SIGKILL)
+        job.refresh_from_db()
+        assert job.status == "running" and job.done < rows, "killed too late: import finished"
+        # Only whole chunks committed, each with its progress: nothing of the killed chunk.
+        made = Account.objects.filter(role=Account.Role.SUB).count()
+        assert made == job.created_count == job.done
+        assert ImportedRow.objects.filter(account_import=job).count() == job.done
+
+        second = start_worker_process("second", smtp_port=port, log_dir=tmp_path)
+        settings.ACCOUNT_IMPORT_LEASE_SECONDS = 0  # the lease (shortened here) has passed
+        assert resume_stalled_imports() == 1  # what Celery beat runs every minute
+        wait_for(
+            lambda: AccountImport.objects.get().status == "done",
+            600,
+            "the second worker: " + (tmp_path / "second.log").read_text(),
+        )
+        took = time.monotonic() - started
+    finally:
+        celery_app.conf.task_always_eager = True
+        end_process(first, signal.SIGKILL)
+        if second is not None:
+            end_process(second, signal.SIGTERM)
+        celery_app.control.purge()  # the mails the sink has not taken yet
+        forgotten = forget_the_killed_workers_import(job.pk) if job else 0
+    job.refresh_from_db()
+    assert (job.done, job.created_count, job.failed_count) == (rows, rows, 0)
+    usernames = list(
+        ImportedRow.objects.filter(account_import=job).values_list("username", flat=True)
+    )
+    assert len(usernames) == len(set(usernames)) == rows
+    assert Account.objects.filter(role=Account.Role.SUB).count() == rows
+    assert OutboundEmail.objects.filter(kind="account_created").count() == rows
+    assert forgotten == 1  # the killed worker's task, unacknowledged
+    print(f"{rows} rows imported across a killed worker in {took:.1f} s")

@@ -33,13 +33,15 @@ def _require_right_to_switch(account: Account, actor) -> None:
         )
 
 
-def disable_account(*, account: Account, actor, request=None) -> None:
+def disable_account(*, account: Account, actor, request=None, reason="", origin=None) -> bool:
     """Disabled: cannot sign in; its sessions are deleted (re-enabling does not bring them
     back) and station tokens too, at once, and the e-mail changes it asked for other
-    accounts end (the event counts them)."""
+    accounts end (the event counts them). ``reason`` (e.g. "account_review", "csv_import")
+    goes into the event; ``origin`` stands for the request of work done in a task. False
+    when the account was disabled already."""
     _require_right_to_switch(account, actor)
     if account.state == Account.State.DISABLED:
-        return
+        return False
     with transaction.atomic():
         account.state = Account.State.DISABLED
         account.save(update_fields=["state"])
@@ -47,19 +49,26 @@ def disable_account(*, account: Account, actor, request=None) -> None:
         revoked = revoke_email_changes_asked_by(account, timezone.now())
         for model in (get_grant_model(), get_refresh_token_model(), get_access_token_model()):
             model.objects.filter(user=account).delete()
+        detail = {"email_changes_revoked": revoked} if revoked else {}
+        if reason:
+            detail["reason"] = reason
         record_security_event(
             kind=Kind.ACCOUNT_DISABLED,
             account=account,
             actor=actor,
             request=request,
-            detail={"email_changes_revoked": revoked} if revoked else {},
+            detail=detail,
+            origin=origin,
         )
+    return True
 
 
-def enable_account(*, account: Account, actor, request=None) -> None:
+def enable_account(*, account: Account, actor, request=None) -> bool:
+    """Back in use (active, or pending when it never had a password). False when the account
+    was not disabled."""
     _require_right_to_switch(account, actor)
     if account.state != Account.State.DISABLED:
-        return
+        return False
     with transaction.atomic():
         account.state = (
             Account.State.ACTIVE if account.has_usable_password() else Account.State.PENDING
@@ -68,6 +77,7 @@ def enable_account(*, account: Account, actor, request=None) -> None:
         record_security_event(
             kind=Kind.ACCOUNT_ENABLED, account=account, actor=actor, request=request
         )
+    return True
 
 
 def resend_verification(*, account: Account, actor, request=None) -> None:

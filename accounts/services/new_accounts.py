@@ -48,9 +48,10 @@ def validate_new_local_part(
 
 
 def create_pending_account(
-    *, unit: Unit, local_part: str, role: str, profile: Profile, actor, request
+    *, unit: Unit, local_part: str, role: str, profile: Profile, actor, request, origin=None
 ):
-    """A pending account (no password yet), its event and its account-created mail."""
+    """A pending account (no password yet), its event and its account-created mail
+    (``origin``: where the request came from, for work done in a task)."""
     account = Account(
         username=f"{unit.code}_{local_part}",
         unit=unit,
@@ -71,6 +72,7 @@ def create_pending_account(
         actor=actor,
         request=request,
         detail={"role": role},
+        origin=origin,
     )
     messages.account_created(
         account=account, link=issue_set_password_link(account=account, first=True)

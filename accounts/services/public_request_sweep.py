@@ -19,6 +19,7 @@ from accounts.services.password_reset import (
 )
 from accounts.services.public_requests import PendingKind
 from accounts.services.verification_resend import send_verification_resend
+from schools.services.sub_account_requests import submit_sub_account_request
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ PENDING_SERVICES = {
     PendingKind.PASSWORD_RESET: send_password_reset_code,
     PendingKind.PASSWORD_RESET_AGAIN: _resend_reset_code,
     PendingKind.ACCOUNT_LIST: send_account_list,
+    PendingKind.SUB_ACCOUNT_REQUEST: submit_sub_account_request,
 }
 
 
@@ -52,6 +54,7 @@ PENDING_REQUEST_MINUTES = {
     PendingKind.PASSWORD_RESET: settings.PASSWORD_RESET_CODE_MINUTES,
     PendingKind.PASSWORD_RESET_AGAIN: settings.PASSWORD_RESET_CODE_MINUTES,
     PendingKind.ACCOUNT_LIST: 60,
+    PendingKind.SUB_ACCOUNT_REQUEST: 60,
 }
 
 

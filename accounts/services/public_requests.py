@@ -1,4 +1,5 @@
-"""How the public self-service forms hand their work over (獲取驗證信, 忘記密碼, 查詢帳號).
+"""How the public self-service forms hand their work over (獲取驗證信, 忘記密碼, 查詢帳號,
+申請子帳號).
 
 Each form answers the same whether or not the data matched, and does the same work in the
 request: it hands what was typed to a Celery task after commit, match or miss. The task
@@ -29,6 +30,7 @@ PUBLIC_FORM_TASKS = {
     PendingKind.PASSWORD_RESET: "accounts.tasks.send_password_reset_code_if_matching",
     PendingKind.PASSWORD_RESET_AGAIN: "accounts.tasks.resend_password_reset_code_if_matching",
     PendingKind.ACCOUNT_LIST: "accounts.tasks.send_account_list_if_matching",
+    PendingKind.SUB_ACCOUNT_REQUEST: "schools.tasks.submit_sub_account_request_if_unit_matches",
 }
 
 

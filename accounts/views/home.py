@@ -6,16 +6,25 @@ from django.views.decorators.cache import never_cache
 
 from accounts.forms import SignInForm
 from accounts.guest_home import guest_home
+from accounts.sign_in_counts import sign_in_counts
 from accounts.views.sign_in import prefill
+from schools.services.holder_home import holder_to_do
 from stations.models import Station
 
 
 @never_cache
 def home(request):
     if request.user.is_authenticated:
-        stations = Station.objects.granted_to(request.user)
-        return render(request, "accounts/home_member.html", {"stations": stations})
+        context = {"stations": Station.objects.granted_to(request.user)}
+        if request.user.is_main and request.user.unit_id:
+            context["to_do"] = holder_to_do(request.user)
+        return render(request, "accounts/home_member.html", context)
     initial = prefill(request)
     if initial:  # the name of the account just made or looked up, typed in for them
-        return render(request, "home.html", {"form": SignInForm(initial=initial), "next": ""})
-    return guest_home(request, "home.html", lambda: {"form": SignInForm(), "next": ""})
+        context = {"form": SignInForm(initial=initial), "next": "", "sign_ins": sign_in_counts()}
+        return render(request, "home.html", context)
+    return guest_home(
+        request,
+        "home.html",
+        lambda: {"form": SignInForm(), "next": "", "sign_ins": sign_in_counts()},
+    )

@@ -11,6 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from announcements import board_cache
+from announcements.attachments import human_size
 from announcements.models import Announcement
 
 register = template.Library()
@@ -81,3 +82,9 @@ def plain_text(value):
     kept. Escaping happens inside urlize (word by word), then linebreaksbr adds only <br>."""
     linked = mark_safe(_urlize_body(str(value or ""), autoescape=True))  # noqa: S308 - escaped by urlize
     return linebreaksbr(linked, autoescape=True)
+
+
+@register.filter
+def file_size(size) -> str:
+    """An attachment's size as people read it: 820 KB, 1.4 MB."""
+    return human_size(int(size or 0))

@@ -1,27 +1,37 @@
-"""Sub-accounts from a CSV file (SPEC section 6, seed 003): every row checked by the rules
-of the create form, each good row created through ``create_sub_account`` in a savepoint of
-its own, the failed rows returned with every reason (for the result page and the download).
-Reading the file and the downloads: schools/csv_files.py."""
+"""Checking the rows of a CSV import of sub-accounts (SPEC section 6, seed 003): every row by
+the rules of the create form, every reason at once. A row either creates a sub-account or,
+with 停用 in its 狀態 column, disables the sub-account of that local part (a person who
+left). Reading the file and the downloads: schools/csv_files.py; running the import in the
+background, a chunk at a time: import_jobs.py."""
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, ReleasedLocalPart, local_part_validator
-from accounts.normalize import normalize_login_name
+from accounts.normalize import normalize_login_name, same_text
 from accounts.profile import PHONE_VALIDATOR, Profile, validate_profile
-from schools.csv_files import COLUMNS, MAX_LENGTHS, STATION_SEPARATOR, ImportFile, column_labels
-from schools.services.sub_accounts import create_sub_account
+from schools.csv_files import COLUMNS, MAX_LENGTHS, column_labels
 from stations.models import Station
+
+# Several stations in one cell: ";" as the template has it, or what people type instead.
+STATION_SEPARATORS = re.compile(r"[;、,]")
+# What the 狀態 column may say (after NFKC and lower case): a new account, or one to disable.
+CREATE_STATES = {"", "啟用", "新增", "建立", "active", "create"}
+DISABLE_STATES = {"停用", "離職", "disable", "disabled"}
+# A phone Excel turned into a number: its leading 0 dropped, or in scientific notation.
+# Numbers in Taiwan have 10 digits with their area code (02-, 049-, 09xx-): 8 or 9 left.
+DIGITS_ONLY = re.compile(r"[1-9][0-9]{7,8}")
+SCIENTIFIC = re.compile(r"[0-9](\.[0-9]+)?e\+?[0-9]+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class FailedRow:
     line: int
-    cells: tuple[str, ...]  # the row's seven cells as uploaded (trimmed)
+    cells: tuple[str, ...]  # the row's cells as uploaded (trimmed)
     reasons: tuple[str, ...]
 
 
@@ -32,41 +42,40 @@ class CheckedRow:
     local_part: str
     profile: Profile
     stations: tuple
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    header: str
-    created: tuple[Account, ...]
-    failed: tuple[FailedRow, ...]
-
-    def as_session(self, *, unit) -> dict:
-        """What the result page and the download need, JSON-serializable and bounded by the
-        file limits (at most MAX_ROWS rows of a MAX_FILE_BYTES file)."""
-        return {
-            "unit": unit.pk,
-            "header": self.header,
-            "created": [[account.username, account.full_name] for account in self.created],
-            "failed": [[row.line, list(row.cells), list(row.reasons)] for row in self.failed],
-        }
+    disable: Account | None = None  # a 停用 row: the account to disable
 
 
 class _UnitRules:
     """What the local-part and station rules need to know about the unit, loaded once for
-    the whole file instead of once per row."""
+    the whole file instead of once per row. ``ignore``: login names an earlier run of the
+    same import created (a resumed import must not find them taken)."""
 
-    def __init__(self, unit):
+    def __init__(self, unit, *, ignore=(), disabling=False):
         self.unit = unit
         self.prefix = f"{unit.code}_".lower()
-        self.stations = {station.slug: station for station in Station.objects.usable_by(unit)}
+        self.stations = {}
+        for station in Station.objects.usable_by(unit):
+            self.stations[station.slug.lower()] = station
+            self.stations.setdefault(
+                unicodedata.normalize("NFKC", station.name).casefold(), station
+            )
+        self.slugs = [station.slug for station in Station.objects.usable_by(unit)]
         self.taken = set(
             Account.objects.filter(username__startswith=self.prefix).values_list(
                 "username", flat=True
             )
-        )
+        ) - set(ignore)
         self.released = {}
         for released in ReleasedLocalPart.objects.filter(unit=unit).order_by("released_at", "pk"):
             self.released[released.local_part] = released  # the newest one wins
+        self.managed = {}
+        if disabling:  # the sub-accounts a 停用 row may name (schools/access.py's rule)
+            self.managed = {
+                account.local_part: account
+                for account in Account.objects.filter(
+                    unit=unit, role=Account.Role.SUB, is_staff=False, is_superuser=False
+                )
+            }
 
     def local_part_problems(self, local_part: str, profile: Profile) -> list[str]:
         """services.validate_new_local_part's rules, against the preloaded names."""
@@ -95,25 +104,78 @@ class _UnitRules:
         return []
 
     def stations_of(self, cell: str) -> tuple[tuple, list[str]]:
-        slugs = []
-        for slug in unicodedata.normalize("NFKC", cell).split(STATION_SEPARATOR):
-            slug = slug.strip()
-            if slug and slug not in slugs:
-                slugs.append(slug)
-        unknown = [slug for slug in slugs if slug not in self.stations]
+        """The stations of a cell, named by their code or by the name the pages show, in
+        any case, separated by ";" (or "、" or ",")."""
+        chosen, unknown = [], []
+        for name in STATION_SEPARATORS.split(unicodedata.normalize("NFKC", cell)):
+            name = name.strip()
+            if not name:
+                continue
+            station = self.stations.get(name.casefold())
+            if station is None:
+                unknown.append(name)
+            elif station not in chosen:
+                chosen.append(station)
         problems = []
         if unknown:
             problems.append(
-                _("找不到編報站代號「%(unknown)s」，或貴單位不能使用；可用的代號：%(known)s。")
+                _(
+                    "找不到編報站「%(unknown)s」，或貴單位不能使用；請填編報站的代號或名稱："
+                    "%(known)s。"
+                )
                 % {
                     "unknown": "、".join(unknown),
-                    "known": "、".join(self.stations) or _("（無）"),
+                    "known": "、".join(self.slugs) or _("（無）"),
                 }
             )
-        return tuple(self.stations[slug] for slug in slugs if slug in self.stations), problems
+        return tuple(chosen), problems
+
+    def account_to_disable(self, local_part: str, full_name: str):
+        """A 停用 row's account and what is wrong with the row."""
+        if local_part.startswith(self.prefix):
+            local_part = local_part[len(self.prefix) :]
+        account = self.managed.get(local_part)
+        if account is None:
+            return None, [
+                _("找不到貴單位的子帳號 %(username)s，無法停用。")
+                % {"username": f"{self.prefix}{local_part}"}
+            ]
+        if full_name and not same_text(full_name, account.full_name):
+            return None, [
+                _("姓名與帳號 %(username)s 的姓名「%(name)s」不符；為免停用錯人，請確認後再上傳。")
+                % {"username": account.username, "name": account.full_name}
+            ]
+        return account, []
 
 
-def _problems_by_column(rules: _UnitRules, values: dict[str, str], seen: dict[str, int], line):
+def phone_problems(phone: str) -> list[str]:
+    """The phone rule, and a phone Excel turned into a number (its leading 0 gone)."""
+    if not phone:
+        return []
+    if SCIENTIFIC.fullmatch(phone):
+        return [
+            _(
+                "電話被 Excel 改成了科學記號（%(phone)s）。請把這一欄設成「文字」格式，"
+                "重新輸入完整的電話，例如 049-2910960#3765。"
+            )
+            % {"phone": phone}
+        ]
+    if DIGITS_ONLY.fullmatch(phone):
+        return [
+            _(
+                "電話開頭的 0 不見了（Excel 會把 0492910960 當成數字 492910960）。"
+                "請改成 %(fixed)s，或寫成 049-2910960 這樣有分隔號的格式。"
+            )
+            % {"fixed": "0" + phone}
+        ]
+    try:
+        PHONE_VALIDATOR(phone)
+    except ValidationError as error:
+        return error.messages
+    return []
+
+
+def _creation_problems(rules: _UnitRules, values: dict[str, str], seen: dict[str, int], line):
     profile = Profile(**{name: values[name] for name in COLUMNS[1:6]})
     local_part = normalize_login_name(values["local_part"])
     problems: dict[str, list[str]] = {"local_part": rules.local_part_problems(local_part, profile)}
@@ -125,11 +187,7 @@ def _problems_by_column(rules: _UnitRules, values: dict[str, str], seen: dict[st
             )
     for name, messages in validate_profile(profile).items():
         problems.setdefault(name, []).extend(messages)
-    if values["phone"]:
-        try:
-            PHONE_VALIDATOR(values["phone"])
-        except ValidationError as error:
-            problems.setdefault("phone", []).extend(error.messages)
+    problems.setdefault("phone", []).extend(phone_problems(values["phone"]))
     for name, limit in MAX_LENGTHS.items():
         if len(values[name]) > limit:
             problems.setdefault(name, []).append(
@@ -150,69 +208,60 @@ def _labelled(problems: dict[str, list[str]]) -> list[str]:
     return reasons
 
 
-def check_rows(*, unit, rows) -> tuple[list[CheckedRow], list[FailedRow]]:
+def labelled_error(error: ValidationError) -> tuple[str, ...]:
+    """A service's refusal of a row, labelled by column as the checks label theirs."""
+    problems = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+    return tuple(_labelled(problems))
+
+
+def _state_of(cell: str) -> str | None:
+    """ "create", "disable", or None for a 狀態 the import does not know."""
+    value = unicodedata.normalize("NFKC", cell).strip().lower()
+    if value in CREATE_STATES:
+        return "create"
+    if value in DISABLE_STATES:
+        return "disable"
+    return None
+
+
+def check_rows(
+    *, unit, rows, with_state=False, ignore=()
+) -> tuple[list[CheckedRow], list[FailedRow]]:
     """Every row by the create form's rules: the local part's (format, names used in the
     unit or freed for someone else, and repeats within the file, case-insensitive), the
-    required profile fields, e-mail and phone formats, lengths and the station slugs."""
-    rules = _UnitRules(unit)
-    width = len(COLUMNS)
+    required profile fields, e-mail and phone formats, lengths and the stations. A 停用 row
+    names a sub-account of the unit (and, when it gives one, that account's name)."""
+    width = len(COLUMNS) + with_state
+    states = [
+        _state_of(cells[len(COLUMNS)]) if with_state and len(cells) > len(COLUMNS) else "create"
+        for _line, cells in rows
+    ]
+    rules = _UnitRules(unit, ignore=ignore, disabling="disable" in states)
     seen: dict[str, int] = {}
     good, failed = [], []
-    for line, cells in rows:
+    for (line, cells), state in zip(rows, states, strict=True):
+        cells = tuple(cells)
         padded = (cells + ("",) * width)[:width]
-        values = dict(zip(COLUMNS, padded, strict=True))
-        local_part, profile, stations, problems = _problems_by_column(rules, values, seen, line)
-        reasons = _labelled(problems)
-        if any(cells[width:]):
-            reasons.append(_("這一列的欄位比標題列多，請檢查是否多了逗號。"))
+        values = dict(zip(COLUMNS, padded, strict=False))
+        extra = [_("這一列的欄位比標題列多，請檢查是否多了逗號。")] if any(cells[width:]) else []
+        if state is None:
+            reasons = [_("狀態：只能填「停用」（停用這個帳號）或留空（建立帳號）。"), *extra]
+            failed.append(FailedRow(line=line, cells=padded, reasons=tuple(reasons)))
+            continue
+        if state == "disable":
+            local_part = normalize_login_name(values["local_part"])
+            account, problems = rules.account_to_disable(local_part, values["full_name"])
+            reasons = [*_labelled({"local_part": problems}), *extra]
+            if reasons:
+                failed.append(FailedRow(line=line, cells=padded, reasons=tuple(reasons)))
+            else:
+                profile = Profile(account.full_name, "", "", "", "")
+                good.append(CheckedRow(line, padded, local_part, profile, (), disable=account))
+            continue
+        local_part, profile, stations, problems = _creation_problems(rules, values, seen, line)
+        reasons = [*_labelled(problems), *extra]
         if reasons:
             failed.append(FailedRow(line=line, cells=padded, reasons=tuple(reasons)))
         else:
             good.append(CheckedRow(line, padded, local_part, profile, stations))
     return good, failed
-
-
-CHUNK = 100
-
-
-def import_sub_accounts(*, unit, upload: ImportFile, actor, request=None) -> ImportResult:
-    """Create the good rows, each in a savepoint of its own (its mail leaves when its chunk
-    commits), so a row refused late by the service rolls back only itself.
-
-    Rows are written in the order of their local part, whatever the file's order: two imports
-    of the same names at once then take the name locks in one order, so the second waits for
-    the first and reports each name the first created as a failed row, where opposite orders
-    deadlocked and one import was answered 500. The result keeps the file's order."""
-    good, failed = check_rows(unit=unit, rows=upload.rows)
-    good.sort(key=lambda row: row.local_part)
-    created = []
-    # Commit every CHUNK rows: one disk sync per chunk instead of per row. Each row still runs
-    # in its own savepoint (create_sub_account's atomic), so a refused row undoes only itself;
-    # mails leave when their chunk commits.
-    for start in range(0, len(good), CHUNK):
-        with transaction.atomic():
-            for row in good[start : start + CHUNK]:
-                try:
-                    account = create_sub_account(
-                        unit=unit,
-                        local_part=row.local_part,
-                        profile=row.profile,
-                        stations=row.stations,
-                        actor=actor,
-                        request=request,
-                        checked=True,
-                    )
-                except ValidationError as error:
-                    problems = (
-                        error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
-                    )
-                    failed.append(FailedRow(row.line, row.cells, tuple(_labelled(problems))))
-                else:
-                    created.append((row.line, account))
-    failed.sort(key=lambda row: row.line)
-    created.sort(key=lambda pair: pair[0])
-    return ImportResult(
-        header=upload.header,
-        created=tuple(account for _line, account in created),
-        failed=tuple(failed),
-    )

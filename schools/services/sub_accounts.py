@@ -25,11 +25,13 @@ def create_sub_account(
     actor,
     request=None,
     checked=False,
+    origin=None,
 ):
     """A pending sub-account of the unit with its account-created mail and station grants.
 
     ``checked``: the caller (the CSV import) has already validated the name and profile
     against the unit in bulk; the database's unique constraint still guards the name.
+    ``origin``: where the request came from, for work done in a task (the CSV import).
     """
     if not checked:
         local_part, problems = validate_new_local_part(
@@ -49,6 +51,7 @@ def create_sub_account(
                 profile=profile,
                 actor=actor,
                 request=request,
+                origin=origin,
             )
             # A new account has no grants yet: add them in two statements, not one per station.
             stations = list(stations)
@@ -58,7 +61,12 @@ def create_sub_account(
             )
             SecurityEvent.objects.bulk_create(
                 security_event(
-                    Kind.STATION_GRANTED, account, actor, request, {"station": station.slug}
+                    Kind.STATION_GRANTED,
+                    account,
+                    actor,
+                    request,
+                    {"station": station.slug},
+                    origin=origin,
                 )
                 for station in stations
             )

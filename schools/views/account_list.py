@@ -1,11 +1,12 @@
-"""The holder's list of the unit's accounts (/manage/accounts/) and its CSV export."""
+"""The holder's list of the unit's accounts (/manage/accounts/), its bulk actions (POST) and
+its CSV export."""
 
 import csv
 from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,32 +15,21 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Account
 from schools.access import listed_accounts
+from schools.services.bulk_actions import ACTIONS as BULK_ACTIONS
+from schools.services.sub_account_requests import open_requests
+from schools.views.bulk import bulk_action, filtered_accounts
 from stations.models import Consent, Station, StationGrant, ordered_fields
 
 PAGE_SIZE = 50
 
 
 def _holder_accounts(holder, params):
-    """The unit's accounts, filtered by q, state and station."""
-    accounts = listed_accounts(holder).order_by("username")
-    query = (params.get("q") or "").strip()
-    if query:
-        accounts = accounts.filter(
-            # Login names are lower case (a database constraint), so they need no UPPER() on
-            # every row; names and addresses keep their case and are matched without it.
-            Q(username__contains=query.lower())
-            | Q(full_name__icontains=query)
-            | Q(email__icontains=query)
-        )
-    if params.get("state") in Account.State.values:
-        accounts = accounts.filter(state=params["state"])
-    if params.get("station"):
-        accounts = accounts.filter(station_grants__station__slug=params["station"])
-    return accounts
+    """The unit's listed accounts, filtered by q, state and station."""
+    return filtered_accounts(listed_accounts(holder), params)
 
 
 def _list_page(accounts, number, *, filtered: bool):
@@ -65,12 +55,15 @@ LIST_COLUMNS = ("id", "username", "full_name", "office", "title", "state", "role
 
 
 LIST_ROW = (
-    '<tr><td><a href="{}">{}</a>{}</td><td>{}</td><td>{}／{}</td>'
+    '<tr><td>{}</td><td class="login-name"><a href="{}">{}</a>{}</td><td>{}</td><td>{}／{}</td>'
     '<td><span class="state state--{}">{}</span></td><td>{}</td><td>{}</td></tr>'
+)
+ROW_CHECKBOX = (
+    '<input type="checkbox" name="accounts" value="{}" form="bulk-form"{} aria-label="{}">'
 )
 
 
-def _account_rows(accounts, stations, holder) -> list[SafeString]:
+def _account_rows(accounts, stations, holder, checked=frozenset()) -> list[SafeString]:
     """The list's table rows, drawn here rather than in the template: fifty rows of a dozen
     cells and station chips were two thirds of the page's time as template nodes.
 
@@ -95,9 +88,13 @@ def _account_rows(accounts, stations, holder) -> list[SafeString]:
     chip = {}
     for station in stations:
         chip[station.pk, True] = format_html(
-            '<span class="chip chip--ok">{} ✓</span>', station.name
+            '<span class="chip chip--ok">{} ✓ {}</span>', station.name, _("已同意")
         )
-        chip[station.pk, False] = format_html('<span class="chip">{} …</span>', station.name)
+        chip[station.pk, False] = format_html(
+            '<span class="chip">{} <span class="chip__note">{}</span></span>',
+            station.name,
+            _("尚未同意"),
+        )
     link = reverse("schools:manage-account", args=["-"])[:-2]  # "/manage/accounts/"
     own_page = reverse("accounts:me")  # the holder's own row: edited at /me/
     states = {value: str(label) for value, label in Account.State.choices}
@@ -109,9 +106,18 @@ def _account_rows(accounts, stations, holder) -> list[SafeString]:
         station_ids = sorted(granted.get(pk, []), key=position.__getitem__)
         # Every piece joined here was made by format_html above.
         chips = mark_safe("".join(chip[sid, (pk, sid) in consented] for sid in station_ids))  # noqa: S308
+        box = ""
+        if pk != holder.pk:  # the holder's own account is not acted on from the list
+            box = format_html(
+                ROW_CHECKBOX,
+                username,
+                mark_safe(" checked") if username in checked else "",
+                _("選取 %(username)s") % {"username": username},
+            )
         rows.append(
             format_html(
                 LIST_ROW,
+                box,
                 own_page if pk == holder.pk else link + quote(username) + "/",
                 username,
                 main_badge if role == Account.Role.MAIN else "",
@@ -129,24 +135,39 @@ def _account_rows(accounts, stations, holder) -> list[SafeString]:
 
 @login_required
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 def manage_accounts(request):
+    """The list; a POST is a bulk action on the checked accounts (or on every account the
+    list's filter, in the query string, finds)."""
+    if request.method == "POST":
+        return bulk_action(request, render_list=_render_list)
+    return _render_list(request)
+
+
+def _render_list(request, bulk_form=None):
     accounts = _holder_accounts(request.user, request.GET).values_list(*LIST_COLUMNS)
     filtered = any(request.GET.get(name) for name in ("q", "state", "station"))
     page = _list_page(accounts, request.GET.get("page"), filtered=filtered)
     filters = request.GET.copy()
     filters.pop("page", None)
     stations = list(Station.objects.order_by("order", "name"))
+    side = request.user.unit.side
+    usable = [station for station in stations if station.is_active and side in station.sides]
+    checked = set(request.POST.getlist("accounts")) if bulk_form is not None else set()
     return render(
         request,
         "schools/manage_list.html",
         {
             "page": page,
-            "rows": _account_rows(page.object_list, stations, request.user),
+            "rows": _account_rows(page.object_list, stations, request.user, checked),
             "filters": filters.urlencode(),
             "states": Account.State.choices,
             "stations": [station for station in stations if station.is_active],
+            "usable_stations": usable,
+            "bulk_form": bulk_form,
+            "bulk_actions": BULK_ACTIONS,
             "query": request.GET,
+            "pending_requests": open_requests(request.user.unit).count(),
         },
     )
 

@@ -1,5 +1,5 @@
 """The guest pages of SPEC section 7 that belong to units: who holds a school's main account,
-applying for one, and the Q&A."""
+applying for one, asking a holder for a sub-account, and the Q&A."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -15,8 +15,14 @@ from accounts.throttles import (
     render_throttled,
 )
 from portal.http import posted
-from schools.forms import HAS_MAIN_ACCOUNT, HolderLookupForm, MainAccountApplicationForm
+from schools.forms import (
+    HAS_MAIN_ACCOUNT,
+    HolderLookupForm,
+    MainAccountApplicationForm,
+    SubAccountRequestForm,
+)
 from schools.services.applications import submit_application
+from schools.services.sub_account_requests import request_sub_account
 from schools.services.units import find_main_account_holder
 
 # Rate-limit scopes of accounts/throttles.py LIMITS. The holder lookup shares the forgot-
@@ -24,6 +30,8 @@ from schools.services.units import find_main_account_holder
 # per address, 5 an hour per e-mail).
 HOLDER_LOOKUP_SCOPE = "holder-lookup"
 APPLY_SCOPE = "main-account-apply"
+SUB_ACCOUNT_SCOPE = "sub-account-apply"
+SUB_ACCOUNT_SENT = "sub_account_request_sent"
 
 
 @never_cache
@@ -82,6 +90,40 @@ def apply(request):
     return render(
         request, "schools/apply.html", {"form": form, "has_main_account": has_main_account}
     )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def apply_sub_account(request):
+    """申請子帳號: the same answer whether or not the unit exists or has a holder (the task
+    decides, after the request: schools/services/sub_account_requests.py)."""
+    if request.method == "GET" and request.session.pop(SUB_ACCOUNT_SENT, None):
+        return render(request, "schools/apply_sub_account_sent.html")
+    form = SubAccountRequestForm(posted(request))
+    if request.method == "POST":
+        valid = form.is_valid()
+        if captcha_passed(form) and address_throttled(request, SUB_ACCOUNT_SCOPE):
+            return render_throttled(request)
+        if valid:
+            data = form.cleaned_data
+            if key_throttled(request, SUB_ACCOUNT_SCOPE, data["email"]):
+                return render_throttled(request)
+            request_sub_account(
+                code=data["code"],
+                local_part=data["local_part"],
+                profile=Profile(
+                    full_name=data["full_name"],
+                    office=data["office"],
+                    title=data["title"],
+                    phone=data["phone"],
+                    email=data["email"],
+                ),
+                stations=[station.slug for station in data["stations"]],
+                request=request,
+            )
+            request.session[SUB_ACCOUNT_SENT] = True
+            return redirect("schools:apply-sub-account")
+    return render(request, "schools/apply_sub_account.html", {"form": form})
 
 
 @require_GET

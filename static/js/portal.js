@@ -128,7 +128,58 @@
     });
   }
 
+  // "全選": check every box of a form's rows on this page (boxes name their form).
+  function setUpSelectAll(box) {
+    var form = box.getAttribute("data-select-all");
+    box.addEventListener("change", function () {
+      var boxes = document.querySelectorAll("input[type=checkbox][name=accounts][form='" + form + "']");
+      Array.prototype.forEach.call(boxes, function (each) { each.checked = box.checked; });
+    });
+  }
+
+  // The login name's prefix follows the unit code typed above it (申請子帳號).
+  function setUpPrefix(prefix) {
+    var input = document.getElementById(prefix.getAttribute("data-prefix-of"));
+    var code = input && input.form ? input.form.querySelector("[name=code]") : null;
+    if (!code) return;
+    var placeholder = prefix.textContent;
+    function update() {
+      var value = code.value.trim().toLowerCase();
+      prefix.textContent = /^[0-9a-z]{3,10}$/.test(value) ? value + "_" : placeholder;
+    }
+    code.addEventListener("input", update);
+  }
+
+  // A CSV import running in the background: rows done / total, asked every second; the
+  // page is loaded again (its result) once the import is done. Without JS the page
+  // refreshes itself (a <noscript> refresh) and a plain reload works too.
+  function setUpImportProgress(box) {
+    var bar = box.querySelector("progress");
+    var text = box.querySelector("[data-progress-text]");
+    var url = box.getAttribute("data-progress-url");
+    function ask() {
+      var request = new XMLHttpRequest();
+      request.open("GET", url);
+      request.setRequestHeader("Accept", "application/json");
+      request.onload = function () {
+        if (request.status !== 200) return window.setTimeout(ask, 3000);
+        var data = JSON.parse(request.responseText);
+        bar.max = Math.max(data.total, 1);
+        bar.value = data.done;
+        text.textContent = data.text;
+        if (data.finished) window.location.reload();
+        else window.setTimeout(ask, 1000);
+      };
+      request.onerror = function () { window.setTimeout(ask, 3000); };
+      request.send();
+    }
+    window.setTimeout(ask, 1000);
+  }
+
   onReady(function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-select-all]"), setUpSelectAll);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-prefix-of]"), setUpPrefix);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-progress-url]"), setUpImportProgress);
     Array.prototype.forEach.call(document.querySelectorAll("[data-captcha]"), setUpCaptcha);
     Array.prototype.forEach.call(document.querySelectorAll("[data-show-password]"), setUpShowPassword);
     Array.prototype.forEach.call(document.querySelectorAll("[data-strength-for]"), setUpStrengthMeter);

@@ -2,14 +2,17 @@
 active accounts with known passwords, and a helpdesk member. Safe to run again."""
 
 import re
+from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Account
 from accounts.profile import Profile
@@ -59,6 +62,7 @@ class Command(BaseCommand):
             self._stations(active, outdated)
             self._application(units["010302"])
             self._announcements()
+            self._holders_year(units["010301"])
         self._print(main, active, helpdesk, outdated)
 
     def _pending_main(self, unit):
@@ -93,6 +97,8 @@ class Command(BaseCommand):
         )
         if created:
             account.set_password(DEMO_PASSWORD)
+            # A year in use, so the yearly review (_holders_year) covers it.
+            account.date_joined = timezone.now() - timedelta(days=365)
             account.save()
         return account
 
@@ -207,6 +213,48 @@ class Command(BaseCommand):
                 created_at=created, edited_at=created + timedelta(minutes=5)
             )
 
+    def _holders_year(self, unit):
+        """Issue 18: a teacher's sub-account request waiting for 010301's holder, the school
+        side's yearly review in progress, and the manuals on the board as PDF attachments."""
+        from announcements.models import Announcement
+        from announcements.services import add_attachment
+        from schools.models import AccountReview, SubAccountRequest
+        from schools.services.review_cycle import open_review
+        from schools.services.sub_account_requests import submit_sub_account_request
+
+        if not SubAccountRequest.objects.filter(unit=unit, status="pending").exists():
+            submit_sub_account_request(
+                code=unit.code,
+                local_part="wu.th",
+                full_name="吳宗翰",
+                office="輔導室",
+                title="輔導老師",
+                phone="02-2345-6789#301",
+                email="wu.th@demo.edu.tw",
+                stations=["demo"],
+            )
+        if not AccountReview.objects.filter(side=Unit.Side.SCHOOL, closed_at=None).exists():
+            today = timezone.localdate()
+            open_review(
+                side=Unit.Side.SCHOOL,
+                starts_on=today - timedelta(days=2),
+                ends_on=today + timedelta(days=27),
+                actor=None,
+            )
+        for title, pdf_name in (
+            ("重要事項公告&實名制系統主帳號人員-編制手冊V1.0版", "主帳號人員-編制手冊.pdf"),
+            ("實名制系統子帳號人員-編制手冊", "子帳號人員-編制手冊.pdf"),
+        ):
+            announcement = Announcement.objects.filter(title=title).first()
+            if announcement is None or announcement.attachments.exists():
+                continue
+            Announcement.objects.filter(pk=announcement.pk).update(is_manual=True)
+            add_attachment(
+                announcement=announcement,
+                upload=ContentFile(demo_pdf(pdf_name), name=pdf_name),
+                actor=None,
+            )
+
     def _administrator(self):
         """A system administrator (superuser) for the admin: units, stations, announcements."""
         account = Account.objects.filter(username="admin").first()
@@ -256,6 +304,8 @@ class Command(BaseCommand):
             out("  Signed in as 010301_teacher01, click the 示範編報站 tile to try single sign-on.")
         out("  010301_principal manages 010301's sub-accounts at /manage/accounts/.")
         out("  helpdesk can approve 010302's main-account application in /admin/.")
+        out("  010301_principal has a sub-account request to decide at /manage/requests/ and")
+        out("  the yearly account review open at /manage/review/; the manuals are at /manuals/.")
         if main.state == Account.State.PENDING:
             out("")
             out(f"  Pending main account {main.username} ({main.full_name}) has no password yet.")
@@ -281,3 +331,31 @@ def _newest_mail_for(account):
         if match:
             return path, match.group(0)
     return None
+
+
+def demo_pdf(title: str) -> bytes:
+    """A one-page PDF standing for a manual (its text in ASCII: the base fonts have no CJK)."""
+    lines = ["Portal demo manual", title.encode("ascii", "replace").decode(), "(demo data)"]
+    text = "BT /F1 18 Tf 72 720 Td " + " 0 -28 Td ".join(f"({line}) Tj" for line in lines)
+    stream = f"{text} ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
