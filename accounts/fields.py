@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.common_passwords import normalize_password
 from accounts.profile import PHONE_VALIDATOR
 from accounts.validators import (
     password_too_long,
@@ -106,7 +107,7 @@ class NewPasswordMixin:
                 validate_new_password(first, self.account, history=self.check_history)
             except ValidationError as error:
                 self.add_error("new_password1", error)
-        if first and second and first != second:
+        if first and second and normalize_password(first) != normalize_password(second):
             self.add_error("new_password2", _("兩次輸入的密碼不一致。"))
         return cleaned
 

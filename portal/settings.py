@@ -305,7 +305,9 @@ AUTHENTICATION_BACKENDS = [
 
 PASSWORD_HASHERS = [
     "accounts.hashers.PortalArgon2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # Hashes made before passwords were normalised (issue 16); re-hashed at the next sign-in.
+    "accounts.hashers.LegacyArgon2PasswordHasher",
+    "accounts.hashers.LegacyPBKDF2PasswordHasher",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -344,7 +346,8 @@ EMAIL_CHANGE_LINK_HOURS = env_int("EMAIL_CHANGE_LINK_HOURS", 24)
 PASSWORD_MAX_AGE_DAYS = env_int("PASSWORD_MAX_AGE_DAYS", 0)
 # Raise this when a rule of the password policy (accounts/validators.py) gets stricter: every
 # password is then checked again against the policy at its next sign-in.
-PASSWORD_POLICY_VERSION = 1
+# 2 (issue 16): rule 6 refuses common and guessable passwords instead of a zxcvbn score.
+PASSWORD_POLICY_VERSION = 2
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
 # However active, a session ends this many hours after its sign-in (accounts/middleware.py).
 SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 12)

@@ -23,7 +23,7 @@ from accounts.services.profile_change import update_profile
 from accounts.services.reauthentication import check_password_again
 from accounts.services.sign_in import PASSWORD_CHANGE_REQUIRED
 from accounts.throttles import key_throttled, render_throttled
-from accounts.validators import dictionary_words, policy_rules
+from accounts.validators import checklist_context
 from portal.http import next_url, posted, render_form
 
 
@@ -90,9 +90,8 @@ def me_password(request):
         form,
         required=request.session.get(PASSWORD_CHANGE_REQUIRED),
         max_age_days=settings.PASSWORD_MAX_AGE_DAYS,
-        rules=policy_rules(),
-        user_words=dictionary_words(request.user),
         next=next_url(request),
+        **checklist_context(account=request.user),
     )
 
 

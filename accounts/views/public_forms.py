@@ -22,7 +22,7 @@ from accounts.services.password_reset import (
 )
 from accounts.services.verification_resend import request_verification_resend
 from accounts.throttles import address_throttled, captcha_passed, key_throttled, render_throttled
-from accounts.validators import policy_rules
+from accounts.validators import checklist_context
 from portal.http import posted, render_form
 
 RESET_FLOW = "password_reset_flow"
@@ -125,10 +125,9 @@ def password_forgot_code(request):
         "accounts/password_forgot_code.html",
         form,
         prefix=flow.prefix,
-        rules=policy_rules(),
-        # Only what the visitor typed: the account's own data would tell a match apart.
-        user_words=[flow.username],
         minutes=settings.PASSWORD_RESET_CODE_MINUTES,
+        # Only what the visitor typed: the account's own data would tell a match apart.
+        **checklist_context(typed_login_name=flow.username),
     )
 
 

@@ -37,36 +37,6 @@
     box.addEventListener("change", function () { input.type = box.checked ? "text" : "password"; });
   }
 
-  // 弱 / 中 / 強: zxcvbn (the same scorer the server uses) loaded only on password pages.
-  function setUpStrengthMeter(meter) {
-    var input = document.getElementById(meter.getAttribute("data-strength-for"));
-    var text = meter.querySelector(".strength__text");
-    if (!input) return;
-    var script = document.createElement("script");
-    script.src = meter.getAttribute("data-zxcvbn-src");
-    script.async = true;
-    document.head.appendChild(script);
-    function words() {
-      return Array.prototype.map.call(document.querySelectorAll("[data-user-word]"), function (el) {
-        return el.getAttribute("data-user-word");
-      });
-    }
-    function update() {
-      var value = input.value;
-      var level = 0;
-      if (value && window.zxcvbn) {
-        var score = window.zxcvbn(value.slice(0, 128), words()).score;
-        level = score >= 4 && value.length >= 12 ? 3 : score >= 3 ? 2 : 1;
-      } else if (value) {
-        level = 1;
-      }
-      meter.setAttribute("data-level", String(level));
-      text.textContent = level === 0 ? "—" : text.getAttribute(["", "data-weak", "data-medium", "data-strong"][level]);
-    }
-    input.addEventListener("input", update);
-    script.addEventListener("load", update);
-  }
-
   function focusErrors() {
     var summary = document.querySelector("[data-focus-on-load]");
     if (summary) summary.focus();
@@ -105,7 +75,6 @@
   onReady(function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-captcha]"), setUpCaptcha);
     Array.prototype.forEach.call(document.querySelectorAll("[data-show-password]"), setUpShowPassword);
-    Array.prototype.forEach.call(document.querySelectorAll("[data-strength-for]"), setUpStrengthMeter);
     Array.prototype.forEach.call(document.querySelectorAll("[data-confirm]"), setUpConfirm);
     Array.prototype.forEach.call(document.querySelectorAll("[data-copy-link]"), setUpCopyLink);
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
