@@ -94,7 +94,7 @@ def test_wrong_captcha_posts_do_not_use_up_an_addresss_sign_in_limit(client, tea
     junk = {"username": "010300_teacher01", "password": "nope", **WRONG_CAPTCHA}
     for _ in range(20):
         response = client.post("/login/", junk)
-        assert response.status_code == 200 and "驗證碼不正確" in response.content.decode()
+        assert response.status_code == 200 and "驗證碼已過期" in response.content.decode()
     response = client.post(
         "/login/", {"username": "010300_teacher01", "password": GOOD_PASSWORD, **CAPTCHA_OK}
     )

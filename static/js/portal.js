@@ -8,9 +8,20 @@
   }
 
   // "更換驗證碼": ask simple-captcha for a new challenge without reloading the form.
+  // After its time the picture no longer counts: say so before the person sends the form.
   function setUpCaptcha(box) {
     var button = box.querySelector("[data-captcha-refresh]");
     if (!button) return;
+    var expired = box.querySelector("[data-captcha-expired]");
+    var timeout = parseInt(box.getAttribute("data-captcha-timeout"), 10);
+    var timer = null;
+    function startClock() {
+      if (!expired || !timeout) return;
+      expired.hidden = true;
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { expired.hidden = false; }, timeout * 1000);
+    }
+    startClock();
     button.addEventListener("click", function () {
       var request = new XMLHttpRequest();
       request.open("GET", button.getAttribute("data-captcha-refresh"));
@@ -25,6 +36,7 @@
         var text = box.querySelector("input[type=text]");
         text.value = "";
         text.focus();
+        startClock();
       };
       request.send();
     });
