@@ -285,6 +285,7 @@ class SecurityEvent(models.Model):
             _("重新產生復原碼"),
         )
         TWO_FACTOR_FAILED = "two_factor_failed", _("雙因子驗證碼錯誤")
+        TWO_FACTOR_CODE_REUSED = "two_factor_code_reused", _("雙因子驗證碼剛用過")
         SIGN_IN_CODE_REQUESTED = "sign_in_code_requested", _("密碼正確，等待驗證碼")
         TWO_FACTOR_BINDING_REQUIRED = "two_factor_binding_required", _("要求綁定雙因子認證")
         MAIN_ROLE_TRANSFERRED = "main_role_transferred", _("轉移主帳號")

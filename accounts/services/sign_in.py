@@ -41,6 +41,8 @@ class SignInResult:
     just_locked: bool = False
     # The password was right and the account uses two-factor: the code step comes next.
     needs_code: bool = False
+    # The code step got a right code that was already used: refused, not counted.
+    code_reused: bool = False
 
     @property
     def succeeded(self) -> bool:

@@ -131,19 +131,29 @@ def login_two_factor(request):
         if result.lock.locked:
             form = SignInForm(initial={"username": account.username})
             return _sign_in_page(request, form, error=_code_lock_message(result))
-        form.add_error(
-            None,
-            _(
-                "驗證碼錯誤，次數達 3 次即鎖定，目前【%(failures)d】。請輸入驗證器 App "
-                "目前顯示的 6 位數字（每個驗證碼只能用一次），或一組復原碼。"
+        if result.code_reused:  # right, but used moments ago: not counted
+            form.add_error(None, _code_reused_message())
+        else:
+            form.add_error(
+                None,
+                _(
+                    "驗證碼錯誤，次數達 3 次即鎖定，目前【%(failures)d】。請輸入驗證器 App "
+                    "目前顯示的 6 位數字（每個驗證碼只能用一次），或一組復原碼。"
+                )
+                % {"failures": result.lock.failures},
             )
-            % {"failures": result.lock.failures},
-        )
         form.data = {}  # an empty box for the next code; the error stays
     # The page's only box; recovery codes have letters, so no digits-only keypad.
     form.fields["code"].widget.attrs.update(autofocus=True, inputmode="text")
     context = {"form": form, "account": account, "next": next_url(request)}
     return render(request, "accounts/login_two_factor.html", context)
+
+
+def _code_reused_message() -> str:
+    return _(
+        "這組驗證碼剛用過，請等下一組：驗證器 App 每 30 秒換一組數字，"
+        "請等數字變了再輸入（這次不算錯誤）。"
+    )
 
 
 def _code_lock_message(result) -> str:
