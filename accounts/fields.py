@@ -3,6 +3,7 @@ password boxes, and the new-password pair with the whole policy."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.common_passwords import normalize_password
@@ -17,6 +18,16 @@ USERNAME_HELP = _(
     "若您為學校主(子)帳號人員，[帳號]前綴請包含該校校代碼。"
     "範例：[010300_myaccount] ○；[myaccount] ×"
 )
+
+
+def unit_prefix_hint(typed: str) -> str:
+    """Said when a typed login name has no ``CODE_`` in front (accounts.normalize
+    has_unit_prefix): decided from what was typed alone, the same whether or not some
+    account (a staff member's) has that name."""
+    return gettext(
+        "您輸入的帳號「%(typed)s」前面沒有校代碼。學校主(子)帳號的帳號是「校代碼_帳號」，"
+        "例如 010300_%(typed)s（010300 請換成貴校的校代碼；不知道校代碼可以查詢學校主帳號負責人）。"
+    ) % {"typed": typed}
 
 
 class PasswordField(forms.CharField):

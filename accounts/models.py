@@ -18,10 +18,21 @@ from accounts.normalize import normalize_login_name
 from accounts.sessions import AccountSession  # noqa: F401
 
 LOCAL_PART_PATTERN = r"^[a-z0-9.\-]{2,30}\Z"
-local_part_validator = RegexValidator(
+_local_part_characters = RegexValidator(
     LOCAL_PART_PATTERN,
     _("帳號只能使用英文、數字、「.」、「-」，長度 2 到 30 個字元。"),
 )
+_local_part_has_letter_or_digit = RegexValidator(
+    r"[a-z0-9]",
+    _("帳號至少要有一個英文字母或數字，不能只有「.」或「-」。"),
+)
+
+
+def local_part_validator(value: str) -> None:
+    """Letters, digits, "." and "-", 2 to 30 of them, at least one a letter or a digit
+    (SPEC section 2; ``-.`` names nobody)."""
+    _local_part_characters(value)
+    _local_part_has_letter_or_digit(value)
 
 
 def hash_secret(value: str) -> str:

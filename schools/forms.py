@@ -14,9 +14,9 @@ from accounts.fields import (
 )
 from accounts.forms import ProfileForm
 from accounts.models import Account, local_part_validator
-from accounts.normalize import normalize_login_name
+from accounts.normalize import normalize_login_name, without_unit_prefix
 from accounts.profile import Profile
-from accounts.services.new_accounts import validate_new_local_part
+from accounts.services.new_accounts import typed_with_a_unit_code, validate_new_local_part
 from schools.csv_files import read_import_file
 from schools.services.units import find_unit
 from stations.models import Station
@@ -109,6 +109,13 @@ class MainAccountApplicationForm(forms.Form):
 
     def clean_local_part(self):
         local_part = normalize_login_name(self.cleaned_data["local_part"])
+        if self.unit is not None:  # typed with the school's code in front: understood
+            local_part = without_unit_prefix(local_part, self.unit.code)
+        if typed_with_a_unit_code(local_part):
+            raise ValidationError(
+                _("帳號只要填「_」後面的部分，例如 %(example)s；系統會自動加上校代碼。")
+                % {"example": local_part.partition("_")[2]}
+            )
         local_part_validator(local_part)
         return local_part
 
@@ -157,9 +164,10 @@ class SubAccountProfileForm(ProfileForm):
 class SubAccountCreateForm(SubAccountProfileForm):
     local_part = forms.CharField(
         label=_("子帳號"),
-        max_length=30,
+        max_length=41,  # 30, or typed with the unit's code in front (understood)
         help_text=_(
-            "可以使用英文、數字、「.」、「-」組合而成，2 到 30 個字元（系統會檢查是否重複）。"
+            "可以使用英文、數字、「.」、「-」組合而成，2 到 30 個字元（系統會檢查是否重複）；"
+            "不必輸入校代碼。"
         ),
         error_messages={"required": _("請輸入子帳號。")},
         widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),

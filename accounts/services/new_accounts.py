@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, ReleasedLocalPart, SecurityEvent, local_part_validator
-from accounts.normalize import normalize_login_name
+from accounts.normalize import without_unit_prefix
 from accounts.profile import Profile, validate_profile
 from accounts.security_log import record_security_event
 from accounts.services.set_password import issue_set_password_link
@@ -24,8 +24,18 @@ def validate_new_local_part(
     """The normalized local part and what is wrong with it (SPEC section 2): letters,
     digits, "." and "-", 2 to 30 characters, not used before in the unit by anyone (a
     disabled account keeps its name: a successor gets a new one). A name freed by an
-    account reset may be taken again only by the same person (``person``: name, e-mail)."""
-    local_part = normalize_login_name(local_part)
+    account reset may be taken again only by the same person (``person``: name, e-mail).
+    Typed with the unit's own prefix (``010300_test03``), it is understood as the part after
+    it; another prefix is explained."""
+    local_part = without_unit_prefix(local_part, unit.code)
+    if typed_with_a_unit_code(local_part):
+        return local_part, [
+            _(
+                "子帳號只要填「_」後面的部分，例如 %(example)s；系統會自動加上貴單位的 "
+                "%(prefix)s（不必輸入校代碼）。"
+            )
+            % {"example": local_part.partition("_")[2], "prefix": f"{unit.code}_"}
+        ]
     try:
         local_part_validator(local_part)
     except ValidationError as error:
@@ -45,6 +55,12 @@ def validate_new_local_part(
             % {"username": f"{unit.code}_{local_part}".lower()}
         ]
     return local_part, []
+
+
+def typed_with_a_unit_code(local_part: str) -> bool:
+    """``010301_test03``: a unit's code, an underscore and a name (units are public)."""
+    code, underscore, rest = local_part.partition("_")
+    return bool(underscore and rest) and Unit.objects.filter(code__iexact=code).exists()
 
 
 def create_pending_account(

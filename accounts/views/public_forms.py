@@ -10,7 +10,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from accounts.fields import unit_prefix_hint
 from accounts.forms import AccountLookupForm, PasswordResetCodeForm, PersonForm
+from accounts.normalize import has_unit_prefix
 from accounts.services.account_lookup import lookup_accounts
 from accounts.services.password_reset import (
     ResetFlow,
@@ -53,6 +55,7 @@ def verify_resend(request):
                 )
                 % {"hours": settings.SET_PASSWORD_LINK_HOURS},
             )
+            _hint_when_no_unit_prefix(request, form.cleaned_data["username"])
             return redirect("accounts:verify-resend")
     return render_form(request, "accounts/verify_resend.html", form)
 
@@ -75,8 +78,15 @@ def password_forgot(request):
                 request=request,
             )
             request.session[RESET_FLOW] = flow.as_session()
+            _hint_when_no_unit_prefix(request, form.cleaned_data["username"])
             return redirect("accounts:password-forgot-code")
     return render_form(request, "accounts/password_forgot.html", form)
+
+
+def _hint_when_no_unit_prefix(request, username):
+    """The same for a match and a miss: it depends on what was typed alone."""
+    if not has_unit_prefix(username):
+        messages.warning(request, unit_prefix_hint(username))
 
 
 @sensitive_post_parameters("code", "new_password1", "new_password2")

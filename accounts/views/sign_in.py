@@ -16,8 +16,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from accounts.fields import unit_prefix_hint
 from accounts.forms import SignInForm, TwoFactorCodeForm
 from accounts.lockout import lock_state, lockout_name
+from accounts.normalize import has_unit_prefix
 from accounts.services.sign_in import SignInResult, sign_in, sign_out
 from accounts.services.two_factor_sign_in import (
     complete_two_factor_sign_in,
@@ -33,8 +35,8 @@ def prefill(request):
     return {"username": username} if username else {}
 
 
-def _sign_in_page(request, form, error=None):
-    context = {"form": form, "next": next_url(request), "sign_in_error": error}
+def _sign_in_page(request, form, error=None, hint=None):
+    context = {"form": form, "next": next_url(request), "sign_in_error": error, "hint": hint}
     return render(request, "accounts/login.html", context)
 
 
@@ -94,8 +96,10 @@ def login_view(request):
         return redirect_keeping_next(request, "accounts:login-two-factor")
     if result.succeeded:
         return redirect(next_url(request) or "home")
-    form = SignInForm(initial={"username": form.cleaned_data["username"]})
-    return _sign_in_page(request, form, error=failure_message(result))
+    username = form.cleaned_data["username"]
+    hint = None if has_unit_prefix(username) else unit_prefix_hint(username)
+    form = SignInForm(initial={"username": username})
+    return _sign_in_page(request, form, error=failure_message(result), hint=hint)
 
 
 def _back_to_sign_in(request, message):

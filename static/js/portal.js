@@ -49,6 +49,19 @@
     box.addEventListener("change", function () { input.type = box.checked ? "text" : "password"; });
   }
 
+  // A login name without the school code in front: said as soon as the box is left (decided
+  // from what was typed alone; the server says it again after a failed sign-in).
+  function setUpPrefixHint(hint) {
+    var input = document.getElementById(hint.getAttribute("data-prefix-hint-for"));
+    if (!input) return;
+    function check() {
+      var typed = input.value.normalize("NFKC").trim();
+      hint.hidden = !typed || typed.indexOf("_") >= 0;
+    }
+    input.addEventListener("blur", check);
+    input.addEventListener("input", function () { if (!hint.hidden) check(); });
+  }
+
   function focusErrors() {
     var summary = document.querySelector("[data-focus-on-load]");
     if (summary) summary.focus();
@@ -88,6 +101,7 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-captcha]"), setUpCaptcha);
     Array.prototype.forEach.call(document.querySelectorAll("[data-show-password]"), setUpShowPassword);
     Array.prototype.forEach.call(document.querySelectorAll("[data-confirm]"), setUpConfirm);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-prefix-hint-for]"), setUpPrefixHint);
     Array.prototype.forEach.call(document.querySelectorAll("[data-copy-link]"), setUpCopyLink);
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
       button.addEventListener("click", function () { window.print(); });
