@@ -1,4 +1,5 @@
 from axes.models import AccessAttempt
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Account, SecurityEvent
+from accounts.profile import normalize_email, normalize_phone, normalize_text
 from accounts.security_log import record_security_event
 from accounts.services.account_care import (
     care_summary,
@@ -35,12 +37,32 @@ def _attempts_for(outer_field):
     ).values("username")
 
 
+class AccountAdminForm(forms.ModelForm):
+    """Profile fields as every other form stores them (accounts/profile.py)."""
+
+    def clean_full_name(self):
+        return normalize_text(self.cleaned_data["full_name"])
+
+    def clean_office(self):
+        return normalize_text(self.cleaned_data["office"])
+
+    def clean_title(self):
+        return normalize_text(self.cleaned_data["title"])
+
+    def clean_phone(self):
+        return normalize_phone(self.cleaned_data["phone"])
+
+    def clean_email(self):
+        return normalize_email(self.cleaned_data["email"])
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     """Helpdesk's view of accounts: search, lock state, unlock. Helpdesk edits profile fields
     only; passwords, staff and superuser flags, groups and permissions are the superuser's."""
 
     change_form_template = "admin/accounts/account/change_form.html"
+    form = AccountAdminForm
     list_display = [
         "username",
         "full_name",

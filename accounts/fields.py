@@ -7,7 +7,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.common_passwords import normalize_password
-from accounts.profile import PHONE_VALIDATOR
+from accounts.profile import PHONE_VALIDATOR, normalize_email, normalize_phone, normalize_text
 from accounts.validators import (
     password_too_long,
     password_too_long_message,
@@ -44,8 +44,27 @@ class PasswordField(forms.CharField):
         return value
 
 
+class ProfileTextField(forms.CharField):
+    """A name, office or title: full width typed in half width (accounts.profile)."""
+
+    def to_python(self, value):
+        return normalize_text(super().to_python(value))
+
+
+class PhoneField(forms.CharField):
+    def to_python(self, value):
+        return normalize_phone(super().to_python(value))
+
+
+class ProfileEmailField(forms.EmailField):
+    """An e-mail address: half width, the domain in lower case, then checked."""
+
+    def to_python(self, value):
+        return normalize_email(super().to_python(value))
+
+
 def full_name_field():
-    return forms.CharField(
+    return ProfileTextField(
         label=_("姓名"),
         max_length=50,
         error_messages={"required": _("請輸入姓名。")},
@@ -54,7 +73,7 @@ def full_name_field():
 
 
 def email_field(label=None, required_message=None):
-    return forms.EmailField(
+    return ProfileEmailField(
         label=label or _("信箱"),
         max_length=254,
         error_messages={
@@ -128,19 +147,19 @@ class NewPasswordMixin:
 
 
 def office_field():
-    return forms.CharField(
+    return ProfileTextField(
         label=_("處室名稱"), max_length=50, error_messages={"required": _("請輸入處室名稱。")}
     )
 
 
 def title_field():
-    return forms.CharField(
+    return ProfileTextField(
         label=_("職稱"), max_length=50, error_messages={"required": _("請輸入職稱。")}
     )
 
 
 def phone_field(label=None, help_text=None):
-    return forms.CharField(
+    return PhoneField(
         label=label or _("電話(分機)"),
         max_length=30,
         validators=[PHONE_VALIDATOR],

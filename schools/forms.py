@@ -18,10 +18,12 @@ from accounts.normalize import normalize_login_name, without_unit_prefix
 from accounts.profile import Profile
 from accounts.services.new_accounts import typed_with_a_unit_code, validate_new_local_part
 from schools.csv_files import read_import_file
+from schools.services.applications import already_applied_message, pending_application
 from schools.services.units import find_unit
 from stations.models import Station
 
 HAS_MAIN_ACCOUNT = "has_main_account"
+ALREADY_APPLIED = "already_applied"
 MAIN_ACCOUNT_DISABLED = "main_account_disabled"
 
 
@@ -104,6 +106,9 @@ class MainAccountApplicationForm(forms.Form):
                 _("這個學校已經有主帳號，請洽詢目前的主帳號負責人辦理轉移。"),
                 code=HAS_MAIN_ACCOUNT,
             )
+        pending = pending_application(unit)
+        if pending is not None:
+            raise ValidationError(already_applied_message(pending), code=ALREADY_APPLIED)
         self.unit = unit
         return unit.code
 

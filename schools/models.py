@@ -79,6 +79,8 @@ class MainAccountApplication(models.Model):
         related_name="+",
     )
     rejection_reason = models.TextField(_("退回原因"), blank=True)
+    # Set at submission when something looks wrong (an agency's code with a school's name).
+    needs_attention = models.CharField(_("請客服留意"), max_length=200, blank=True)
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("建立的主帳號"),
@@ -103,7 +105,11 @@ class MainAccountApplication(models.Model):
                 name="application_decided_when_not_pending",
             ),
         ]
-        indexes = [models.Index(fields=["status", "-created_at"], name="application_status")]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="application_status"),
+            # /apply/ looks for the unit's pending application (one at a time).
+            models.Index(fields=["unit", "status"], name="application_unit_status"),
+        ]
         permissions = [("decide_mainaccountapplication", _("可核准或退回主帳號申請"))]
 
     def __str__(self):

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account, ReleasedLocalPart, SecurityEvent, local_part_validator
 from accounts.normalize import without_unit_prefix
-from accounts.profile import Profile, validate_profile
+from accounts.profile import Profile, normalize_profile, validate_profile
 from accounts.security_log import record_security_event
 from accounts.services.set_password import issue_set_password_link
 from mail import messages
@@ -67,17 +67,18 @@ def create_pending_account(
     *, unit: Unit, local_part: str, role: str, profile: Profile, actor, request
 ):
     """A pending account (no password yet), its event and its account-created mail."""
+    profile = normalize_profile(profile)
     account = Account(
         username=f"{unit.code}_{local_part}",
         unit=unit,
         local_part=local_part,
         role=role,
         state=Account.State.PENDING,
-        full_name=profile.full_name.strip(),
-        office=profile.office.strip(),
-        title=profile.title.strip(),
-        phone=profile.phone.strip(),
-        email=profile.email.strip(),
+        full_name=profile.full_name,
+        office=profile.office,
+        title=profile.title,
+        phone=profile.phone,
+        email=profile.email,
     )
     account.set_unusable_password()
     account.save()
@@ -100,6 +101,7 @@ def create_main_account(*, unit: Unit, local_part: str, profile: Profile, actor=
     Raises ValidationError (with a field → messages dict) when a value breaks the rules or
     the unit already has a main account.
     """
+    profile = normalize_profile(profile)
     errors = validate_profile(profile)
     local_part, problems = validate_new_local_part(unit=unit, local_part=local_part, person=profile)
     if problems:

@@ -59,9 +59,11 @@ def me(request):
 def me_password(request):
     form = ChangePasswordForm(posted(request), account=request.user)
     if request.method == "POST":
-        if key_throttled(request, "password-change", str(request.user.pk)):
-            return render_throttled(request)
         if form.is_valid():
+            # Counted only when well-formed; a mistyped form's current password still goes
+            # through the lockout below.
+            if key_throttled(request, "password-change", str(request.user.pk)):
+                return render_throttled(request)
             try:
                 change_password(
                     account=request.user,
@@ -102,9 +104,10 @@ def me_password(request):
 def me_email(request):
     form = EmailChangeForm(posted(request), account=request.user)
     if request.method == "POST":
-        if key_throttled(request, "email-change", str(request.user.pk)):
-            return render_throttled(request)
         if form.is_valid():
+            # Counted only when well-formed: mistyped addresses use up nothing.
+            if key_throttled(request, "email-change", str(request.user.pk)):
+                return render_throttled(request)
             new_email = form.cleaned_data["new_email"]
             try:
                 request_email_change(

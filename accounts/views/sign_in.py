@@ -25,7 +25,7 @@ from accounts.services.two_factor_sign_in import (
     complete_two_factor_sign_in,
     pending_two_factor_sign_in,
 )
-from accounts.throttles import address_throttled, captcha_passed, key_throttled, render_throttled
+from accounts.throttles import address_throttled, key_throttled, render_throttled
 from portal.http import next_url, posted, redirect_keeping_next
 
 
@@ -82,11 +82,10 @@ def login_view(request):
             return redirect(next_url(request) or "home")
         return _sign_in_page(request, SignInForm(initial=prefill(request)))
     form = SignInForm(request.POST)
-    valid = form.is_valid()
-    if captcha_passed(form) and address_throttled(request, "sign-in"):
-        return render_throttled(request)
-    if not valid:
+    if not form.is_valid():  # a typo (or a wrong captcha) costs none of the allowance
         return _sign_in_page(request, form)
+    if address_throttled(request, "sign-in"):
+        return render_throttled(request)
     result = sign_in(
         request=request,
         username=form.cleaned_data["username"],
