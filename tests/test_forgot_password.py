@@ -100,6 +100,9 @@ def comparable(response, typed_username):
         page = page.replace(f'data-login-name="{local_part}"', 'data-login-name="LOCAL"')
     page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", page)
     page = re.sub(r"[0-9a-f]{40}", "CAPTCHA", page)
+    # The countdowns run from this flow's start, match or miss (seconds apart here).
+    page = re.sub(r'data-(countdown|wait)="\d+"', r'data-\1="N"', page)
+    page = re.sub(r"\d\d:\d\d 前有效|\d+ 秒後可以再按", "TIME", page)
     return re.sub(r"\b[A-Z]{2}\b(?=</strong>|-12345678)", "XX", page)
 
 

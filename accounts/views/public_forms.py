@@ -1,10 +1,14 @@
 """The public self-service pages (SPEC section 7): 獲取驗證信, 忘記密碼 (two steps) and
 查詢帳號. Each answers the same whether or not what was typed matched anything."""
 
+import math
+from datetime import UTC, datetime
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -137,9 +141,24 @@ def password_forgot_code(request):
         form,
         prefix=flow.prefix,
         minutes=settings.PASSWORD_RESET_CODE_MINUTES,
+        **reset_countdowns(flow),
         # Only what the visitor typed: the account's own data would tell a match apart.
         **checklist_context(typed_login_name=flow.username),
     )
+
+
+def reset_countdowns(flow) -> dict:
+    """Seed 002's 剩餘時間 beside the code, and the wait before 重寄驗證信 can be pressed
+    again: seconds from now (the browser counts down from them, whatever its clock says),
+    and the code's end as a time of day for a page without JavaScript."""
+    now = timezone.now().timestamp()
+    code_ends = flow.sent_at + settings.PASSWORD_RESET_CODE_MINUTES * 60
+    resend_from = flow.sent_at + settings.PASSWORD_RESET_RESEND_SECONDS
+    return {
+        "code_seconds_left": max(0, int(code_ends - now)),
+        "code_valid_until": timezone.localtime(datetime.fromtimestamp(code_ends, tz=UTC)),
+        "resend_seconds_left": max(0, math.ceil(resend_from - now)),
+    }
 
 
 def captcha_code_checked(form) -> bool:

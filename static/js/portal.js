@@ -62,6 +62,51 @@
     input.addEventListener("input", function () { if (!hint.hidden) check(); });
   }
 
+  // Seed 002's 剩餘時間 beside a code: counts down from the seconds the server gave (not the
+  // browser's clock); without JavaScript the page says until what time the code is good.
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+
+  function setUpCountdown(box) {
+    var left = parseInt(box.getAttribute("data-countdown"), 10);
+    var clock = box.querySelector("[data-countdown-clock]");
+    var shown = box.querySelector("[data-countdown-left]");
+    var text = box.querySelector("[data-countdown-text]");
+    if (!clock || !shown || !(left > 0)) return;
+    var ends = Date.now() + left * 1000;
+    clock.hidden = false;
+    if (text) text.hidden = true;
+    function tick() {
+      var seconds = Math.max(0, Math.round((ends - Date.now()) / 1000));
+      shown.textContent = two(Math.floor(seconds / 60)) + ":" + two(seconds % 60);
+      if (seconds > 0) { window.setTimeout(tick, 1000); return; }
+      box.textContent = box.getAttribute("data-countdown-done");
+      box.classList.add("countdown--done");
+    }
+    tick();
+  }
+
+  // A button that may be pressed again only after a wait (重寄驗證信, at most once a minute).
+  function setUpWait(button) {
+    var left = parseInt(button.getAttribute("data-wait"), 10);
+    if (!(left > 0)) return;
+    var label = button.textContent;
+    var note = button.parentNode.querySelector("[data-wait-note]");
+    var ends = Date.now() + left * 1000;
+    if (note) note.hidden = true;
+    button.disabled = true;
+    function tick() {
+      var seconds = Math.max(0, Math.ceil((ends - Date.now()) / 1000));
+      if (seconds > 0) {
+        button.textContent = button.getAttribute("data-wait-label").replace("%(seconds)s", seconds);
+        window.setTimeout(tick, 1000);
+        return;
+      }
+      button.textContent = label;
+      button.disabled = false;
+    }
+    tick();
+  }
+
   function focusErrors() {
     var summary = document.querySelector("[data-focus-on-load]");
     if (summary) summary.focus();
@@ -102,6 +147,8 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-show-password]"), setUpShowPassword);
     Array.prototype.forEach.call(document.querySelectorAll("[data-confirm]"), setUpConfirm);
     Array.prototype.forEach.call(document.querySelectorAll("[data-prefix-hint-for]"), setUpPrefixHint);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-countdown]"), setUpCountdown);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-wait]"), setUpWait);
     Array.prototype.forEach.call(document.querySelectorAll("[data-copy-link]"), setUpCopyLink);
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
       button.addEventListener("click", function () { window.print(); });
