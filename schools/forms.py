@@ -19,6 +19,7 @@ from accounts.profile import Profile
 from accounts.services.new_accounts import typed_with_a_unit_code, validate_new_local_part
 from schools.csv_files import read_import_file
 from schools.services.applications import already_applied_message, pending_application
+from schools.services.transfer import transfer_candidates
 from schools.services.units import find_unit
 from stations.models import Station
 
@@ -214,13 +215,53 @@ class SubAccountCreateForm(SubAccountProfileForm):
         return cleaned
 
 
-class TransferForm(forms.Form):
-    successor = forms.CharField(
-        label=_("接任者的帳號"),
-        max_length=150,
-        help_text=_("接任者必須是貴單位已開通的子帳號，例如 010300_teacher01。"),
-        error_messages={"required": _("請輸入接任者的帳號。")},
-    )
+class SuccessorField(forms.ModelChoiceField):
+    """One of the unit's active sub-accounts, by login name (however it is typed)."""
+
+    def __init__(self, holder, **kwargs):
+        super().__init__(
+            queryset=transfer_candidates(holder),
+            to_field_name="username",
+            label=_("接任者"),
+            empty_label=_("請選擇接任者"),
+            help_text=_(
+                "清單中是貴單位已開通的子帳號（例如 %(code)s_teacher01）。接任者還沒有帳號嗎？"
+                "請先替他建立子帳號，他設定密碼後就會出現在這裡。"
+            )
+            % {"code": holder.unit.code},
+            error_messages={
+                "required": _("請選擇接任者。"),
+                "invalid_choice": _(
+                    "接任者必須是貴單位已開通的子帳號（帳號是 %(code)s_ 開頭），請從清單選擇。"
+                )
+                % {"code": holder.unit.code},
+            },
+            **kwargs,
+        )
+
+    def to_python(self, value):
+        return super().to_python(normalize_login_name(value) if value else value)
+
+    def label_from_instance(self, account):
+        return _("%(name)s（%(username)s）%(office)s %(title)s") % {
+            "name": account.full_name,
+            "username": account.username,
+            "office": account.office,
+            "title": account.title,
+        }
+
+
+class TransferChoiceForm(forms.Form):
+    """Step 1 of the transfer: who takes over."""
+
+    def __init__(self, *args, holder, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["successor"] = SuccessorField(holder)
+
+
+class TransferForm(TransferChoiceForm):
+    """Step 2, on the page that names both people: the holder's password."""
+
     password = PasswordField(
         label=_("您的密碼"),
         error_messages={"required": _("請輸入您的密碼。")},
