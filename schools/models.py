@@ -119,3 +119,36 @@ class MainAccountApplication(models.Model):
     def username(self) -> str:
         """The login name the main account will have."""
         return f"{self.unit.code}_{self.local_part}".lower()
+
+
+class ConsentReminder(models.Model):
+    """One 催報 mail: a holder reminded a person to consent to a station (at most one a day
+    per person and station; schools/services/consent_reminders.py)."""
+
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("收件人"),
+        on_delete=models.CASCADE,
+        related_name="consent_reminders",
+    )
+    station = models.ForeignKey(
+        "stations.Station", verbose_name=_("編報站"), on_delete=models.CASCADE, related_name="+"
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("寄件的主帳號"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    sent_at = models.DateTimeField(_("提醒時間"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("授權提醒")
+        verbose_name_plural = _("授權提醒")
+        indexes = [
+            models.Index(fields=["account", "station", "-sent_at"], name="consent_reminder_latest")
+        ]
+
+    def __str__(self):
+        return f"{self.account} {self.station} {self.sent_at:%Y-%m-%d %H:%M}"
