@@ -277,7 +277,7 @@ class SecurityEvent(models.Model):
         PASSWORD_CHANGE_REQUIRED = "password_change_required", _("要求變更密碼")
         EMAIL_CHANGE_REQUESTED = "email_change_requested", _("申請變更信箱")
         EMAIL_CHANGED = "email_changed", _("變更信箱")
-        ACCOUNT_LOOKUP = "account_lookup", _("查詢帳號")
+        ACCOUNT_LOOKUP = "account_lookup", _("忘記帳號")
         THROTTLED = "throttled", _("操作過於頻繁")
         STATION_GRANTED = "station_granted", _("授予編報站權限")
         STATION_REVOKED = "station_revoked", _("移除編報站權限")
@@ -386,7 +386,7 @@ class PendingPublicRequest(models.Model):
         VERIFICATION_RESEND = "verification_resend", _("補寄驗證信（待開通帳號）")
         PASSWORD_RESET = "password_reset", _("忘記密碼")
         PASSWORD_RESET_AGAIN = "password_reset_again", _("重寄驗證信")
-        ACCOUNT_LIST = "account_list", _("查詢帳號")
+        ACCOUNT_LIST = "account_list", _("忘記帳號")
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     payload = models.TextField()

@@ -194,6 +194,7 @@ class SubAccountCreateForm(SubAccountProfileForm):
         self.unit = unit
         super().__init__(*args, unit=unit, **kwargs)
         self.fields["local_part"].widget.attrs["data-prefix"] = f"{unit.code}_"
+        self.order_fields(self.field_order)  # stations were added after the order was set
 
     def clean(self):
         cleaned = super().clean()

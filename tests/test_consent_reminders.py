@@ -130,7 +130,7 @@ def test_the_page_shows_when_each_was_last_reminded(holder_in, people):
 
         when = timezone.localtime(start).strftime("%Y-%m-%d %H:%M")
         assert when in row(page, "010300_teacher02")
-        again = timezone.localtime(start + timedelta(hours=24)).strftime("%m-%d %H:%M")
+        again = timezone.localtime(start + timedelta(hours=24)).strftime("%Y-%m-%d %H:%M")
         assert f"已提醒，{again} 後才能再提醒" in row(page, "010300_teacher02")
         assert "未曾提醒" in row(page, "010300_newbie")
 

@@ -28,6 +28,8 @@ Kind = SecurityEvent.Kind
 # Session keys. The pending sign-in lives in an anonymous session until the code is given.
 TWO_FACTOR_PENDING = "two_factor_pending"
 SIGNED_IN_AT = "signed_in_at"
+# When the account signed in before this sign-in (the home page's 上次登入), or None.
+PREVIOUS_SIGN_IN = "previous_sign_in"
 # A required password change waits in the session until it is done.
 PASSWORD_CHANGE_REQUIRED = "password_change_required"
 
@@ -90,8 +92,10 @@ def start_session(request, account: Account, password_change_reason: str | None,
     """The sign-in has passed every factor: log in (rotates the session key, resets the
     lockout count), then queue the required actions (SPEC section 3, seed 002 order: a
     password that must change first, then a required two-factor binding)."""
+    previous = account.last_login  # login() sets it to now
     login(request, account)
     request.session.pop(TWO_FACTOR_PENDING, None)
+    request.session[PREVIOUS_SIGN_IN] = previous.isoformat() if previous else None
     now = int(timezone.now().timestamp())
     request.session["last_seen"] = now
     request.session[SIGNED_IN_AT] = now  # the absolute lifetime runs from here

@@ -1,5 +1,5 @@
-"""The public self-service pages (SPEC section 7): 獲取驗證信, 忘記密碼 (two steps) and
-查詢帳號. Each answers the same whether or not what was typed matched anything."""
+"""The public self-service pages (SPEC section 7): 補寄驗證信, 忘記密碼 (two steps) and
+忘記帳號. Each answers the same whether or not what was typed matched anything."""
 
 import math
 from datetime import UTC, datetime

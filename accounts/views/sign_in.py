@@ -70,7 +70,7 @@ def _never_set_a_password_hint():
         return _(
             "尚未設定密碼嗎？請使用「註冊會員成功通知」信中的設定密碼連結；找不到信請聯絡貴單位的主帳號負責人。"
         )
-    return _("尚未設定密碼或沒收到驗證信嗎？請使用下方的「獲取驗證信」。")
+    return _("尚未設定密碼或沒收到驗證信嗎？請使用下方的「補寄驗證信」。")
 
 
 @sensitive_post_parameters("password")
