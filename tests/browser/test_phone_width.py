@@ -95,7 +95,8 @@ def overflow(page) -> list:
         """() => {
             const width = document.documentElement.clientWidth;
             if (document.documentElement.scrollWidth <= width) return [];
-            return [document.documentElement.scrollWidth, ...[...document.querySelectorAll('body *')]
+            const all = [...document.querySelectorAll('body *')];
+            return [document.documentElement.scrollWidth, ...all
                 .filter(el => el.getBoundingClientRect().right > width + 1)
                 .filter(el => getComputedStyle(el).position !== 'absolute')
                 .slice(0, 5).map(el => el.tagName + '.' + el.className)];
