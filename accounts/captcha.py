@@ -64,7 +64,7 @@ class PortalCaptchaInput(CaptchaTextInput):
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
         # The page says so when the picture has expired (static/js/portal.js).
-        context["timeout_seconds"] = int(settings.CAPTCHA_TIMEOUT) * 60
+        context["timeout_seconds"] = int(settings.CAPTCHA_TIMEOUT * 60)
         return context
 
 
