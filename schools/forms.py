@@ -89,10 +89,11 @@ class MainAccountApplicationForm(forms.Form):
             "請勿填寫私人信箱；設定密碼的驗證信會寄到這裡，務必填寫正確。"
         )
         self.unit = None
+        self.typed_unit = None  # the unit of the typed code, even when it may not apply
 
     def clean_code(self):
         code = normalize_login_name(self.cleaned_data["code"])
-        unit = find_unit(code)
+        unit = self.typed_unit = find_unit(code)
         if unit is None:
             raise ValidationError(_("查無此校代碼，請確認您填寫的校代碼是否正確（例如 010300）。"))
         main = Account.objects.filter(unit=unit, role=Account.Role.MAIN).first()
@@ -115,8 +116,8 @@ class MainAccountApplicationForm(forms.Form):
 
     def clean_local_part(self):
         local_part = normalize_login_name(self.cleaned_data["local_part"])
-        if self.unit is not None:  # typed with the school's code in front: understood
-            local_part = without_unit_prefix(local_part, self.unit.code)
+        if self.typed_unit is not None:  # typed with the school's code in front: understood
+            local_part = without_unit_prefix(local_part, self.typed_unit.code)
         if typed_with_a_unit_code(local_part):
             raise ValidationError(
                 _("帳號只要填「_」後面的部分，例如 %(example)s；系統會自動加上校代碼。")

@@ -110,3 +110,16 @@ def test_helpdesk_sees_the_flag_in_the_list(client, agency, helpdesk):
 
     assert "可能填錯校代碼" in page
     assert "可能填錯校代碼" in flagged
+
+
+def test_the_schools_code_typed_before_the_account_name_is_understood_even_when_refused(
+    client, school
+):
+    apply(client, local_part="010300_Secretary01")
+    assert MainAccountApplication.objects.get().local_part == "secretary01"
+
+    response = apply(client, local_part="010300_Secretary01")
+
+    page = response.content.decode()
+    assert "請勿重複申請" in page
+    assert "只要填「_」後面的部分" not in page  # one thing wrong, one thing said
