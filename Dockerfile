@@ -28,8 +28,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     # DEBUG=false it refuses to start without its own SECRET_KEY and keys.
     DEBUG=false
 
-# flite speaks the captcha for the audio alternative ("語音播放驗證碼").
-RUN apt-get update && apt-get install -y --no-install-recommends flite \
+# espeak-ng reads the captcha aloud in Mandarin, its "cmn" voice (the "語音播放驗證碼" button;
+# without it the forms only say whom to call).
+RUN apt-get update && apt-get install -y --no-install-recommends espeak-ng \
     && rm -rf /var/lib/apt/lists/* \
     && pip install uv
 

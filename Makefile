@@ -12,7 +12,7 @@ RUN_ENV := PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://$(HOST):$(PORT)}
 # keys generated under var/ be used. The test suite turns it on in tests/settings.py.
 run install: export DEBUG = true
 
-.PHONY: run test lint layout install totp bench
+.PHONY: run test lint layout install speech totp bench
 
 var/uv/bin/uv:
 	python3 -m venv var/uv
@@ -22,7 +22,21 @@ install: $(if $(findstring var/uv,$(UV)),var/uv/bin/uv)
 	$(UV) sync --frozen --quiet
 	$(UV) run --frozen python manage.py compile_translations
 
-run: install
+# The captcha read aloud needs espeak-ng (its Mandarin voice). Installed here when it is missing
+# and apt-get can be used; otherwise make run goes on and says how to get it (until then the
+# forms say whom to call instead of offering the audio).
+speech:
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "== installing espeak-ng (the captcha read aloud in Mandarin)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null) \
+	      || echo "espeak-ng could not be installed: the captcha has no audio until it is (apt-get install espeak-ng)"; \
+	  else \
+	    echo "espeak-ng is not installed: the captcha has no audio, the forms say whom to call instead."; \
+	    echo "For the audio: sudo apt-get install espeak-ng (Debian, Ubuntu), brew install espeak-ng (macOS)"; \
+	  fi; }
+
+run: install speech
 	$(UV) run --frozen python manage.py migrate --noinput
 	$(RUN_ENV) $(UV) run --frozen python manage.py demo
 	$(RUN_ENV) $(UV) run --frozen python manage.py runserver $(HOST):$(PORT)

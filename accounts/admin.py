@@ -1,17 +1,22 @@
-from axes.models import AccessAttempt
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Max, OuterRef, Subquery, Sum
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.admin_changelist import (
+    LIST_COLUMNS,
+    AccountChangeList,
+    CountUpToPaginator,
+    account_search,
+)
 from accounts.models import Account, SecurityEvent
 from accounts.profile import normalize_email, normalize_phone, normalize_text
 from accounts.security_log import record_security_event
@@ -28,13 +33,6 @@ from accounts.services.email_change import EmailChange, change_email_for_person
 from accounts.services.two_factor_setup import reset_two_factor
 
 PROFILE_FIELDS = ["full_name", "office", "title", "phone", "email"]
-
-
-def _attempts_for(outer_field):
-    return AccessAttempt.objects.filter(
-        username=OuterRef(outer_field),
-        attempt_time__gte=timezone.now() - settings.AXES_COOLOFF_TIME,
-    ).values("username")
 
 
 class AccountAdminForm(forms.ModelForm):
@@ -63,20 +61,18 @@ class AccountAdmin(admin.ModelAdmin):
 
     change_form_template = "admin/accounts/account/change_form.html"
     form = AccountAdminForm
-    list_display = [
-        "username",
-        "full_name",
-        "unit",
-        "role",
-        "state",
-        "locked_until",
-        "email",
-        "last_login",
-    ]
+    list_display = LIST_COLUMNS
     list_filter = ["state", "role", "unit__side", "is_staff"]
     list_select_related = ["unit"]
-    search_fields = ["username", "full_name", "email", "unit__code", "unit__name"]
+    # The search itself is account_search (get_search_results); this turns the box on.
+    search_fields = ["username"]
+    search_help_text = gettext_lazy(
+        "以帳號、姓名、公務信箱或單位代碼搜尋：含「@」找完整信箱，含「_」找開頭相同的帳號，"
+        "其他三個字以上比對帳號、姓名、信箱的任何位置，一、兩個字比對姓名開頭。"
+    )
     ordering = ["username"]
+    paginator = CountUpToPaginator
+    show_full_result_count = False
     actions = [
         "unlock_selected",
         "resend_verification_selected",
@@ -87,29 +83,32 @@ class AccountAdmin(admin.ModelAdmin):
     ]
     list_per_page = 50
 
-    def get_queryset(self, request):
-        attempts = _attempts_for("username")
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                recent_failures=Subquery(
-                    attempts.annotate(total=Sum("failures_since_start")).values("total")[:1]
-                ),
-                last_failure=Subquery(
-                    attempts.annotate(last=Max("attempt_time")).values("last")[:1]
-                ),
-            )
+    def get_changelist(self, request, **kwargs):
+        return AccountChangeList
+
+    def action_checkbox(self, obj):
+        """Django's checkbox (the same markup), drawn without its form widget's template:
+        the widget took a fifth of the list's time."""
+        label = format_html(_("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
         )
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(account_search(term)), False
 
     @admin.display(description=gettext_lazy("鎖定至"))
     def locked_until(self, account):
-        if not hasattr(account, "recent_failures"):  # not loaded through get_queryset
-            until = locked_until(account.username)
-        elif (account.recent_failures or 0) >= settings.AXES_FAILURE_LIMIT:
-            until = account.last_failure + settings.AXES_COOLOFF_TIME
+        if hasattr(account, "lock_until"):  # a changelist row (AccountChangeList)
+            until = account.lock_until
         else:
-            until = None
+            until = locked_until(account.username)
         return date_format(timezone.localtime(until), "Y-m-d H:i") if until else "—"
 
     def get_fieldsets(self, request, obj=None):

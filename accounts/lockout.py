@@ -97,6 +97,24 @@ def lock_state(username: str, now=None) -> LockState:
     return LockState(failures, None)
 
 
+def lock_states(usernames) -> dict:
+    """When each of these login names' lock ends (locked names only), as
+    ``accounts.lockout.lock_state`` decides it for one name: failures within the cool-off
+    summed per name, locked from AXES_FAILURE_LIMIT on, until the last failure plus the
+    cool-off: one query for a page of names (helpdesk's list)."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    rows = (
+        AccessAttempt.objects.filter(username__in=usernames, attempt_time__gte=since)
+        .values("username")
+        .annotate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
+    )
+    return {
+        row["username"]: row["last"] + settings.AXES_COOLOFF_TIME
+        for row in rows
+        if (row["failures"] or 0) >= settings.AXES_FAILURE_LIMIT
+    }
+
+
 class PerLoginNameHandler(AxesDatabaseHandler):
     """django-axes keeps one attempt row per (name, address, browser) and lets each row
     expire 15 minutes after its own last failure, so failures from two browsers would count

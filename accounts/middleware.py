@@ -2,7 +2,6 @@ import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -10,7 +9,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import SecurityEvent
 from accounts.security_log import record_security_event
-from accounts.services.sign_in import PASSWORD_CHANGE_REQUIRED, SIGNED_IN_AT
+from accounts.services.sign_in import PASSWORD_CHANGE_REQUIRED
+from accounts.sessions import LAST_SEEN, SIGNED_IN_AT, end_this_session
 
 TOUCH_EVERY_SECONDS = 60
 
@@ -32,7 +32,7 @@ class IdleTimeoutMiddleware:
         if request.user.is_authenticated:
             now = int(time.time())
             session = request.session
-            last_seen = session.get("last_seen", now)
+            last_seen = session.get(LAST_SEEN, now)
             signed_in_at = session.get(SIGNED_IN_AT, now)
             if now - signed_in_at > settings.SESSION_ABSOLUTE_HOURS * 3600:
                 self._end(request, reason="absolute")
@@ -50,8 +50,8 @@ class IdleTimeoutMiddleware:
                     % {"minutes": settings.SESSION_IDLE_MINUTES},
                 )
             else:
-                if now - last_seen >= TOUCH_EVERY_SECONDS or "last_seen" not in session:
-                    session["last_seen"] = now
+                if now - last_seen >= TOUCH_EVERY_SECONDS or LAST_SEEN not in session:
+                    session[LAST_SEEN] = now
                 if SIGNED_IN_AT not in session:
                     session[SIGNED_IN_AT] = now
         return self.get_response(request)
@@ -59,7 +59,6 @@ class IdleTimeoutMiddleware:
     @staticmethod
     def _end(request, *, reason):
         account = request.user
-        logout(request)
         record_security_event(
             kind=SecurityEvent.Kind.SESSION_EXPIRED,
             account=account,
@@ -67,6 +66,7 @@ class IdleTimeoutMiddleware:
             request=request,
             detail={"reason": reason},
         )
+        end_this_session(request, reason=reason)
 
     @staticmethod
     def _login_url(request):

@@ -34,6 +34,8 @@ LIMITS = {
     "email-change": [("key", "5/h")],
     "two-factor": [("key", "20/h")],
     "two-factor-sign-in": [("key", "30/15m")],
+    # Each play runs the speech program: a person replays a few times, a script is capped.
+    "captcha-audio": [("ip", "300/h")],
 }
 
 

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from accounts.views import own_account, public_forms, set_password, sign_in, two_factor
+from accounts.views import (
+    captcha_audio,
+    own_account,
+    public_forms,
+    set_password,
+    sign_in,
+    two_factor,
+)
 
 app_name = "accounts"
 
@@ -21,4 +28,6 @@ urlpatterns = [
         "me/two-factor/recovery-codes/", two_factor.me_two_factor_codes, name="me-two-factor-codes"
     ),
     path("me/email/confirm/<str:token>/", own_account.email_confirm, name="email-confirm"),
+    # Ahead of include("captcha.urls") in portal/urls.py, whose audio view is off.
+    path("captcha/audio/<str:key>.wav", captcha_audio.captcha_audio, name="captcha-audio"),
 ]

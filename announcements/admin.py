@@ -67,6 +67,13 @@ class AnnouncementAdmin(admin.ModelAdmin):
                 kwargs["help_text"] = gettext_lazy("只能選擇您管理的編報站。")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def delete_model(self, request, obj):
+        services.delete_announcement(announcement=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for announcement in queryset:
+            services.delete_announcement(announcement=announcement, actor=request.user)
+
     def save_model(self, request, obj, form, change):
         if change:
             services.edit_announcement(

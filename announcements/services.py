@@ -52,3 +52,9 @@ def edit_announcement(*, announcement, changes: dict, actor) -> Announcement:
         if fields:
             announcement.save(update_fields=fields)
     return announcement
+
+
+def delete_announcement(*, announcement, actor) -> None:
+    """Take an announcement away for good (the admin's delete; withdrawing is unpublishing)."""
+    with transaction.atomic():
+        Announcement.objects.filter(pk=announcement.pk).delete()

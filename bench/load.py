@@ -1,7 +1,8 @@
-"""Load (or grow) the benchmark's data set in the portal_bench database, fast.
+"""Load (or grow) the benchmark's data set in the BENCH_DATABASE database, fast.
 
     python bench/load.py --accounts 5000        # first load: units, stations, announcements
     python bench/load.py --accounts 200000      # grow: adds the accounts not there yet
+    python bench/load.py --accounts 2000000     # national scale (issue 19)
 
 Accounts, grants, consents and security events go in with COPY; every account with a
 password shares one argon2id hash made once with the project's configured hasher (so each
@@ -13,8 +14,20 @@ a pure function of their index k, so growing only appends:
     k = 2001 .. 2001+U-2  main accounts of units 1 .. U-1 (unit 1's holder creates accounts)
     k beyond              sub-accounts spread round-robin over units 1 .. U-1
 
+The first load also makes the helpdesk's staff members (one per connection of the admin
+scenarios), each in the Helpdesk group with an authenticator bound, as the admin requires:
+bench/client.py signs them in through /login/ and /login/two-factor/ with the code their
+secret gives (kept in data.json, a bench-only file).
+
+The national phase's growth (--national) is made by PostgreSQL itself from hashes of k
+(add_accounts_in_sql: Python's rows come at about 3,000 accounts a second), and drops the
+secondary indexes of the tables it fills and builds them again afterwards, as a bulk load
+of that size is done: one index build is much faster than as many insertions into each
+index (the trigram indexes of the admin's search most of all). The tables are VACUUMed and
+ANALYZEd after every load (the shared server runs no autovacuum).
+
 Writes var/bench/data.json: the password, the logins the load generator uses and the
-search term, for bench/run and bench/client.py.
+search terms, for bench/run and bench/client.py.
 """
 
 import argparse
@@ -23,6 +36,7 @@ import os
 import random
 import sys
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,11 +50,13 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management.color import no_style  # noqa: E402
 from django.db import connection, models, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from accounts.models import Account, SecurityEvent  # noqa: E402
+from accounts import two_factor  # noqa: E402
+from accounts.models import Account, SecurityEvent, TwoFactorDevice  # noqa: E402
 from accounts.services.sign_in import policy_failures  # noqa: E402
 from announcements.models import Announcement  # noqa: E402
 from schools.models import Unit  # noqa: E402
@@ -53,6 +69,15 @@ ANNOUNCEMENTS = 200
 SIGN_IN_POOL = 20000  # distinct accounts the sign-in scenario cycles through
 HOME_TEACHERS = 16  # one signed-in teacher per connection of the home scenario
 SEARCH_TERM = "林志"  # surname + first given character: a handful of the 2,000 match
+HELPDESK_MEMBERS = 16  # one signed-in helpdesk member per connection of the admin scenarios
+# The admin's search, as helpdesk uses it when someone calls: by a login name, a full name,
+# an e-mail address, a unit code. Taken from accounts that exist from the first load on
+# (k below), so the same terms are searched at every size.
+ADMIN_SEARCH_ACCOUNT = 1234
+ADMIN_SEARCH_UNIT = 10
+# Loaded account k has the id k + 1; everything else (the helpdesk's members, accounts the
+# create scenario makes) has an id above this, so a later growth never meets one.
+OTHER_IDS = 50_000_000
 
 SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝郭洪曾邱廖賴周"
 SURNAMES_LATIN = [
@@ -196,6 +221,33 @@ def first_load(units: int, now) -> None:
             )
         )
     Announcement.objects.bulk_create(announcements)
+    add_helpdesk(now)
+
+
+def add_helpdesk(now) -> None:
+    """Helpdesk's staff members, each with an authenticator bound (staff must have one)."""
+    group = Group.objects.get(name="Helpdesk")
+    stamp = Account(unit=None).password_policy_stamp
+    for i in range(1, HELPDESK_MEMBERS + 1):
+        member = Account.objects.create(
+            id=OTHER_IDS + i,
+            username=f"helpdesk{i:02d}",
+            local_part=f"helpdesk{i:02d}",
+            full_name=f"客服人員{i:02d}",
+            email=f"helpdesk{i:02d}@portal.example.tw",
+            is_staff=True,
+            state=Account.State.ACTIVE,
+            password=make_password(PASSWORD),
+            password_policy=stamp,
+            password_changed_at=now,
+            activated_at=now,
+        )
+        member.groups.add(group)
+        TwoFactorDevice.objects.create(
+            account=member,
+            encrypted_secret=two_factor.encrypt_secret(two_factor.new_secret()),
+            confirmed_at=now,
+        )
 
 
 def add_accounts(start: int, stop: int, layout: dict, now) -> None:
@@ -260,6 +312,157 @@ def add_accounts(start: int, stop: int, layout: dict, now) -> None:
     copy_rows(SecurityEvent, events())
 
 
+def add_accounts_in_sql(start: int, stop: int, layout: dict, now) -> None:
+    """Sub-accounts start .. stop-1 (all of the national growth is sub-accounts spread over
+    units 1 .. U-1), made by PostgreSQL itself: the same layout, shapes and shares as
+    account_row and add_accounts, drawn from hashes of k instead of Python's random
+    (Python makes about 3,000 accounts a second with their rows; the server, ten times
+    that). Grants, consents and sign-in events as add_accounts makes them."""
+    if start < layout["first_sub"]:
+        raise SystemExit("add_accounts_in_sql makes sub-accounts only")
+    unit_ids = list(Unit.objects.order_by("code").values_list("id", flat=True))
+    codes = list(Unit.objects.order_by("code").values_list("code", flat=True))
+    stations = list(Station.objects.order_by("order"))
+    hashed = make_password(PASSWORD)
+    stamp = Account(unit=Unit(side=Unit.Side.SCHOOL)).password_policy_stamp
+    params = {
+        "start": start,
+        "stop": stop - 1,
+        "first_sub": layout["first_sub"],
+        "others": layout["units"] - 1,
+        "unit_ids": unit_ids,
+        "codes": codes,
+        "surnames": list(SURNAMES),
+        "surnames_latin": SURNAMES_LATIN,
+        "given": list(GIVEN),
+        "given_latin": GIVEN_LATIN,
+        "offices": [office for office, _title in OFFICES],
+        "titles": [title for _office, title in OFFICES],
+        "hashed": hashed,
+        "stamp": stamp,
+        "now": now,
+        "stations": [station.pk for station in stations],
+        "fields": [json.dumps(station.field_list) for station in stations],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH drawn AS (
+                SELECT k,
+                       1 + (k - %(first_sub)s) %% %(others)s AS u,
+                       abs(hashint8(k * 8 + 1)) AS h1, abs(hashint8(k * 8 + 2)) AS h2,
+                       abs(hashint8(k * 8 + 3)) AS h3, abs(hashint8(k * 8 + 4)) AS h4,
+                       abs(hashint8(k * 8 + 5)) AS h5, abs(hashint8(k * 8 + 6)) AS h6
+                FROM generate_series(%(start)s::bigint, %(stop)s::bigint) AS k
+            ), shaped AS (
+                SELECT k, u, h5, h6,
+                       (%(surnames_latin)s::text[])[1 + h1 %% 20] || '.'
+                         || (%(given_latin)s::text[])[1 + h2 %% 28]
+                         || (%(given_latin)s::text[])[1 + h3 %% 28] || k AS local,
+                       (%(surnames)s::text[])[1 + h1 %% 20]
+                         || (%(given)s::text[])[1 + h2 %% 28]
+                         || (%(given)s::text[])[1 + h3 %% 28] AS full_name,
+                       CASE WHEN h4 %% 100 < 90 THEN 'active'
+                            WHEN h4 %% 100 < 96 THEN 'pending' ELSE 'disabled' END AS state,
+                       %(now)s::timestamptz - make_interval(days => 30 + (h5 %% 1470)::int)
+                         AS joined,
+                       %(now)s::timestamptz - make_interval(
+                         days => 1 + (h6 %% 59)::int, mins => (h6 / 59 %% 1440)::int) AS changed
+                FROM drawn
+            )
+            INSERT INTO accounts_account (
+                id, password, last_login, is_superuser, username, local_part, role, state,
+                full_name, office, title, phone, email, is_staff, date_joined, activated_at,
+                password_changed_at, unit_id, password_policy)
+            SELECT k + 1,
+                   CASE WHEN state = 'pending' THEN '!' || md5(k::text) ELSE %(hashed)s END,
+                   CASE WHEN state = 'pending' THEN NULL
+                        ELSE changed + make_interval(days => (h5 %% 30)::int) END,
+                   false, (%(codes)s::text[])[u + 1] || '_' || local, local, 'sub', state,
+                   full_name, (%(offices)s::text[])[1 + h6 %% 8], (%(titles)s::text[])[1 + h6 %% 8],
+                   '0' || (2 + h5 %% 7) || '-' || (2000000 + h6 %% 8000000)
+                     || '#' || (k %% 900 + 100),
+                   local || '@s' || (%(codes)s::text[])[u + 1] || '.edu.tw', false, joined,
+                   CASE WHEN state = 'pending' THEN NULL ELSE joined + interval '1 day' END,
+                   CASE WHEN state = 'pending' THEN NULL ELSE changed END,
+                   (%(unit_ids)s::bigint[])[u + 1],
+                   CASE WHEN state = 'pending' THEN '' ELSE %(stamp)s END
+            FROM shaped
+            """,
+            params,
+        )
+        cursor.execute(
+            """
+            INSERT INTO stations_stationgrant (account_id, station_id, granted_at)
+            SELECT a.id, (%(stations)s::bigint[])[1 + (a.id + 5 * j) %% 20], a.date_joined
+            FROM accounts_account a, generate_series(0, 1) AS j
+            WHERE a.id BETWEEN %(start)s + 1 AND %(stop)s + 1
+            """,
+            params,
+        )
+        cursor.execute(
+            """
+            INSERT INTO stations_consent (account_id, station_id, fields, given_at)
+            SELECT a.id, (%(stations)s::bigint[])[1 + a.id %% 20],
+                   ((%(fields)s::text[])[1 + a.id %% 20])::jsonb, a.last_login
+            FROM accounts_account a
+            WHERE a.id BETWEEN %(start)s + 1 AND %(stop)s + 1
+              AND a.state = 'active' AND a.id %% 2 = 0
+            """,
+            params,
+        )
+        cursor.execute(
+            """
+            INSERT INTO accounts_securityevent (
+                kind, account_id, actor_id, username, ip_address, user_agent, detail, created_at)
+            SELECT 'account_created', a.id, NULL, a.username, NULL, '',
+                   '{"role": "sub"}'::jsonb, a.date_joined
+            FROM accounts_account a WHERE a.id BETWEEN %(start)s + 1 AND %(stop)s + 1
+            UNION ALL
+            SELECT 'sign_in_succeeded', a.id, a.id, a.username,
+                   ('10.' || a.id %% 250 || '.' || a.id %% 199 || '.' || a.id %% 97 + 1)::inet,
+                   'Mozilla/5.0 (Windows NT 10.0; Win64; x64)', '{}'::jsonb, a.last_login
+            FROM accounts_account a
+            WHERE a.id BETWEEN %(start)s + 1 AND %(stop)s + 1 AND a.last_login IS NOT NULL
+            """,
+            params,
+        )
+
+
+@contextmanager
+def indexes_built_afterwards(models_, enabled: bool):
+    """Drop the secondary indexes of these tables (those that back no constraint) for the
+    load inside, and build them again after it."""
+    if not enabled:
+        yield
+        return
+    definitions = []
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        # The rows are made consistent by construction (every account's unit, every grant's
+        # account and station exist): the foreign keys' per-row checks, queued to the commit
+        # by Django's deferrable constraints, would take longer than the load itself. As a
+        # bulk load does (the bench connects as the server's superuser), they are skipped.
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        for model in models_:
+            cursor.execute(
+                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
+                "FROM pg_index i WHERE i.indrelid = %s::regclass AND NOT i.indisprimary "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+                [model._meta.db_table],
+            )
+            for name, definition in cursor.fetchall():
+                definitions.append(definition)
+                cursor.execute(f"DROP INDEX {name}")
+    yield
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = origin")
+        for definition in definitions:
+            cursor.execute(definition)
+    print(f"  {len(definitions)} indexes built in {time.monotonic() - started:.1f} s")
+
+
 def write_data_file(path: Path, total: int) -> None:
     """What the load generator needs: sign-in logins spread over every loaded account, the
     home page's teachers, the holders, the search term."""
@@ -289,14 +492,27 @@ def write_data_file(path: Path, total: int) -> None:
         "search_matches": Account.objects.filter(
             unit=big, full_name__icontains=SEARCH_TERM
         ).count(),
+        "helpdesk": {
+            member.username: two_factor.decrypt_secret(member.two_factor.encrypted_secret)
+            for member in Account.objects.filter(is_staff=True).select_related("two_factor")
+        },
+        "admin_search": admin_search_terms(),
     }
     path.write_text(json.dumps(data, ensure_ascii=False))
+
+
+def admin_search_terms() -> list[str]:
+    """What helpdesk types: a login name, a full name, an e-mail address, a unit code."""
+    account = Account.objects.get(id=ADMIN_SEARCH_ACCOUNT + 1)
+    unit = Unit.objects.order_by("code")[ADMIN_SEARCH_UNIT]
+    return [account.username, account.full_name, account.email, unit.code]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, required=True)
     parser.add_argument("--units", type=int, default=4000)
+    parser.add_argument("--national", action="store_true", help="grow in SQL, indexes after")
     parser.add_argument("--out", type=Path, default=settings.VAR_DIR / "bench" / "data.json")
     args = parser.parse_args()
     layout = plan(args.units)
@@ -307,11 +523,20 @@ def main():
     with transaction.atomic():
         if not Unit.objects.exists():
             first_load(args.units, now)
-        have = Account.objects.count()
+        have = Account.objects.filter(id__lte=OTHER_IDS).count()
         if have < args.accounts:
-            add_accounts(have, args.accounts, layout, now)
+            filled = (Account, StationGrant, Consent, SecurityEvent)
+            with indexes_built_afterwards(filled, args.national):
+                if args.national:
+                    add_accounts_in_sql(have, args.accounts, layout, now)
+                else:
+                    add_accounts(have, args.accounts, layout, now)
         reset_sequences(Account, StationGrant, Consent, SecurityEvent, Announcement, Unit)
     with connection.cursor() as cursor:
+        # As autovacuum would have it (the shared server runs none): statistics, and the
+        # visibility map that index-only scans read.
+        for model in (Account, StationGrant, Consent, Unit):
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
         cursor.execute("ANALYZE")
     # The shared password must pass today's policy, or every sign-in would be sent to the
     # change-password page instead of home.

@@ -95,6 +95,13 @@ def requests_for(scenario: str, data: dict):
         "list": (data["holder"], "/manage/accounts/?page=2"),
         "search": (data["holder"], "/manage/accounts/?" + urlencode({"q": data["search"]})),
         "guest_home": (None, "/"),
+        # force_login skips the two-factor step; the member's binding is confirmed, so the
+        # admin opens as it does after the code.
+        "admin_list": (next(iter(data["helpdesk"])), "/admin/accounts/account/?p=2"),
+        "admin_search": (
+            next(iter(data["helpdesk"])),
+            "/admin/accounts/account/?" + urlencode({"q": data["admin_search"][1]}),
+        ),
     }
     username, path = paths[scenario]
     client = client_for(username)

@@ -13,6 +13,7 @@ cookies, HSTS and CSRF stay as in production). The additions:
 - STATIC_ROOT under var/bench/, so collectstatic for the run leaves the work tree alone.
 """
 
+import os
 import warnings
 
 from django.core.exceptions import ImproperlyConfigured
@@ -20,9 +21,11 @@ from django.core.exceptions import ImproperlyConfigured
 from portal.settings import *  # noqa: F403
 from portal.settings import DATABASES, DEBUG, LOGGING, MIDDLEWARE, VAR_DIR
 
-if DEBUG or DATABASES["default"]["NAME"] != "portal_bench":
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "portal_bench")
+if DEBUG or DATABASES["default"]["NAME"] != BENCH_DATABASE:
     raise ImproperlyConfigured(
-        "bench.settings is for bench/run only: DEBUG=false and the portal_bench database."
+        "bench.settings is for bench/run only: DEBUG=false and the BENCH_DATABASE database "
+        f"({BENCH_DATABASE})."
     )
 
 CAPTCHA_TEST_MODE = True

@@ -33,7 +33,7 @@ def dispatch(outbound_email_id: int) -> None:
     still succeeds. After one failure the broker's circuit breaker opens and the next
     hand-offs (the other rows of a CSV import, other requests) do not try for a while."""
     refused = queue.publish(SEND_TASK, args=(outbound_email_id,))
-    if refused == "CircuitOpen":
+    if refused == queue.CIRCUIT_OPEN:
         logger.info("broker circuit open; outbox row %s waits for the sweep", outbound_email_id)
     elif refused:
         logger.warning(

@@ -7,6 +7,7 @@ def portal(request):
         "platform_name": settings.PLATFORM_NAME,
         "helpdesk_phone": settings.HELPDESK_PHONE,
         "helpdesk_email": settings.HELPDESK_EMAIL,
+        "passkeys_available": settings.PASSKEYS_AVAILABLE,
         # Punctuation is the language's: "登入｜平臺" but "Sign in | Platform".
         "title_separator": _("｜"),
         "list_separator": _("、"),

@@ -1,9 +1,9 @@
 """Handing work to Celery: one place that publishes a task, by its registered name.
 
 Services publish tasks by name, as Zulip's actions publish to named queues, so a service
-never imports the tasks module that imports it (tasks.py → services, one way). The tasks
-are registered when their module is imported: at worker start, and here, the first time a
-name is not yet known in this process (Celery's own import of the apps' tasks modules).
+never imports the tasks module that imports it (tasks.py → services, one way). A task is
+registered when its module is imported: at worker start, and here, the first time its name
+is not yet known in this process (the module its name starts with, e.g. mail.tasks).
 
 With the broker down or hung, publishing fails quickly (REDIS_CONNECT_TIMEOUT): the broker's
 circuit breaker opens and the next publications within CIRCUIT_BREAKER_OPEN_SECONDS are not
@@ -11,6 +11,7 @@ tried at all. The caller decides what waits instead (the outbox row for the swee
 form's request kept encrypted). On the embedded default (Celery eager) the task runs here.
 """
 
+import importlib
 import logging
 
 from kombu.exceptions import KombuError
@@ -20,11 +21,15 @@ from portal.celery import app
 
 logger = logging.getLogger(__name__)
 
+CIRCUIT_OPEN = "CircuitOpen"
+
 
 def task(name: str):
-    """The registered task called ``name`` (e.g. ``mail.tasks.send_outbound_email``)."""
+    """The registered task called ``name`` (e.g. ``mail.tasks.send_outbound_email``). Its
+    module is imported the first time, not every app's (Celery's own import of the default
+    modules would set Django up again: seconds of system checks, and the logging reset)."""
     if name not in app.tasks:
-        app.loader.import_default_modules()
+        importlib.import_module(name.rpartition(".")[0])
     return app.tasks[name]
 
 
@@ -39,14 +44,14 @@ def publish(name: str, *, args=(), kwargs=None, hide_arguments=False) -> str | N
     (they hold what a visitor typed)."""
     through_broker = not runs_eagerly()
     if through_broker and not breaker.broker.allow():
-        return "CircuitOpen"
+        return CIRCUIT_OPEN
     options = {"argsrepr": "()", "kwargsrepr": "{…}"} if hide_arguments else {}
     try:
         task(name).apply_async(args=args, kwargs=kwargs or {}, **options)
     except (KombuError, OSError) as error:
         if through_broker:
             breaker.broker.failed(error)
-        return type(error).__name__
+        return f"{type(error).__name__}: {error}"
     if through_broker:
         breaker.broker.succeeded()
     return None

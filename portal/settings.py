@@ -12,7 +12,6 @@ boolean that is not a boolean stops the start-up.
 import os
 import re
 import secrets
-import shutil
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
@@ -522,7 +521,12 @@ CAPTCHA_IMAGE_SIZE = (150, 44)
 CAPTCHA_FONT_SIZE = 30
 CAPTCHA_LETTER_ROTATION = (-20, 20)
 CAPTCHA_NOISE_FUNCTIONS = ("captcha.helpers.noise_dots",)
-CAPTCHA_FLITE_PATH = env_str("CAPTCHA_FLITE_PATH") or shutil.which("flite")
+# The audio alternative is ours (accounts/captcha.py, /captcha/audio/<key>.wav): espeak-ng
+# reads the digits in Mandarin and the page plays them. simple-captcha's own (flite, English,
+# served as a download) stays off.
+CAPTCHA_FLITE_PATH = None
+CAPTCHA_SPEECH_PROGRAM = env_str("CAPTCHA_SPEECH_PROGRAM", "espeak-ng")
+CAPTCHA_SPEECH_TIMEOUT = env_float("CAPTCHA_SPEECH_TIMEOUT", 5.0)  # seconds
 # CAPTCHA_TEST_MODE is never set here: tests patch captcha.conf.settings directly.
 
 # --- Language and time ----------------------------------------------------------------
@@ -575,6 +579,10 @@ if not DEBUG:
 HELPDESK_PHONE = env_str("HELPDESK_PHONE", "049-2910960 #3765, #3971")
 HELPDESK_EMAIL = env_str("HELPDESK_EMAIL", "helpdesk@portal.example.tw")
 PLATFORM_NAME = _("全國高級中等學校資料填報整合平臺與實名制管理系統")
+
+# Passkeys (WebAuthn, SPEC section 3) are a way in without the captcha (WCAG 3.3.8). The login
+# page says so only once they exist: the work that builds them turns this on, with its sign-in.
+PASSKEYS_AVAILABLE = False
 
 LOGGING = {
     "version": 1,

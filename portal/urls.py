@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy
 from django.views.generic import RedirectView
 
@@ -32,10 +32,13 @@ urlpatterns = [
     ),
     # The outbox moved from the accounts app to the mail app (issue 14): helpdesk's bookmarks
     # of the old address still work.
-    path(
-        "admin/accounts/outboundemail/",
-        RedirectView.as_view(url="/admin/mail/outboundemail/", query_string=True),
+    re_path(
+        r"^admin/accounts/outboundemail/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/mail/outboundemail/%(rest)s", query_string=True),
     ),
+    # The admin's own sign-out would end the session without the portal's sign-out (its
+    # security event, the stations told).
+    path("admin/logout/", sign_in.LogoutView.as_view(), name="admin-logout"),
     path("admin/", admin.site.urls),
 ]
 

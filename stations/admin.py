@@ -66,6 +66,13 @@ class StationAdmin(admin.ModelAdmin):
     list_select_related = ["client"]
     filter_horizontal = ["managers"]
 
+    def delete_model(self, request, obj):
+        services.delete_station(station=obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for station in queryset:
+            services.delete_station(station=station, actor=request.user, request=request)
+
     @admin.display(description=gettext_lazy("client_id"))
     def client_id_shown(self, station):
         return station.client.client_id if station.client_id else "—"

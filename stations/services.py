@@ -45,6 +45,16 @@ def revoke_station(*, account: Account, station: Station, actor, request=None) -
     return bool(deleted)
 
 
+def delete_station(*, station: Station, actor, request=None) -> None:
+    """A superuser removes a station for good: every grant is revoked as one by one would be
+    (its security event, the account's tokens at the station ended), then the station and its
+    OpenID Connect client go. (Withdrawing a station for a while is making it inactive.)"""
+    with transaction.atomic():
+        for grant in StationGrant.objects.filter(station=station).select_related("account"):
+            revoke_station(account=grant.account, station=station, actor=actor, request=request)
+        Station.objects.filter(pk=station.pk).delete()
+
+
 def is_granted(account: Account, station: Station) -> bool:
     side = account.unit.side if account.unit_id else None
     if side is not None and side not in station.sides:

@@ -184,3 +184,27 @@ def test_lookups_are_throttled_per_address(client, wang):
     assert answers == [200] * per_hour
     assert over.status_code == 429
     assert "王小明" not in over.content.decode()
+
+
+def test_the_result_takes_focus_and_fills_a_status_region_drawn_empty(client, wang):
+    """WCAG 4.1.3: a status region that arrives with its text is not announced; this one is
+    drawn empty and portal.js fills it from data-announce, and focuses the result heading
+    (tests/browser/test_accessibility.py sees both happen)."""
+    before = client.get(URL).content.decode()
+    found = look_up(client).content.decode()
+    missing = look_up(client, code="999999").content.decode()
+    wrong = look_up(client, code="").content.decode()
+
+    for page, said in [
+        (found, "查詢結果：010300 國立示範高級中學 的主帳號負責人是 秘書室 秘書 王小明。"),
+        (missing, NOT_FOUND),
+    ]:
+        status = re.search(r'<p [^>]*role="status"[^>]*>(.*?)</p>', page)
+        assert status.group(1) == ""
+        assert 'aria-live="polite"' in status.group(0)
+        assert f'data-announce="{said}"' in status.group(0)
+        assert '<h2 id="holder-result-title" tabindex="-1" data-focus-on-load>' in page
+    for page in (before, wrong):  # nothing found yet: focus stays put, or goes to the errors
+        assert "data-announce" not in page
+        assert 'id="holder-result-title">' in page
+    assert wrong.count("data-focus-on-load") == 1

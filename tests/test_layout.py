@@ -7,6 +7,7 @@ from django.db import transaction
 
 from schools.models import Unit
 from tests import layout
+from tests.conftest import make_account
 from tests.write_guard import WriteOutsideServices
 
 # Modules allowed past about 400 lines of code, each one cohesive thing that reads better whole.
@@ -66,36 +67,80 @@ def test_no_module_is_much_over_400_lines_of_code(modules):
     assert set(layout.oversized(modules)) <= set(LONG_ON_PURPOSE)
 
 
-def _module_named(name, source):
+def _module_named(name, source, **names):
     """Code run as if it lived in the module ``name`` (the write guard goes by module)."""
-    namespace = {"__name__": name, "Unit": Unit}
+    namespace = {"__name__": name, "Unit": Unit, **names}
     exec(compile(source, f"<{name}>", "exec"), namespace)  # noqa: S102
     return namespace
 
 
-WRITE = "def act():\n    Unit.objects.create(code='099999', name='測試', side='school')\n"
+WRITES = {
+    "a manager's create": (
+        "def act(unit):\n    Unit.objects.create(code='099999', name='測試', side='school')\n"
+    ),
+    "an overridden save (Account.save)": (
+        "def act(unit):\n    account = unit.accounts.get()\n"
+        "    account.full_name = '改名'\n    account.save(update_fields=['full_name'])\n"
+    ),
+    "a queryset's update": (
+        "def act(unit):\n    Unit.objects.filter(pk=unit.pk).update(name='改名')\n"
+    ),
+}
+
+
+@pytest.fixture
+def unit(db):
+    unit = Unit.objects.create(code="099998", name="原名", side="school")
+    make_account(unit, "teacher01", full_name="原名")
+    return unit
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("write", WRITES.values(), ids=list(WRITES))
 @pytest.mark.parametrize(
     "name", ["schools.views.example", "accounts.forms", "stations.admin", "accounts.views"]
 )
 def test_a_view_form_or_admin_class_writing_a_model_fails_the_test(
-    name, writes_only_through_services
+    name, write, unit, writes_only_through_services
 ):
     with pytest.raises(WriteOutsideServices, match=name), transaction.atomic():
-        _module_named(name, WRITE)["act"]()
-    assert not Unit.objects.filter(code="099999").exists()
+        _module_named(name, write)["act"](unit)
+    unit.refresh_from_db()
+    assert unit.name == "原名" and not Unit.objects.filter(code="099999").exists()
+    assert unit.accounts.get().full_name == "原名"
     assert len(writes_only_through_services.violations) == 1
     writes_only_through_services.violations.clear()  # seen: this test's own doing
 
 
 @pytest.mark.django_db
-def test_the_same_write_through_a_service_passes():
-    service = _module_named("schools.services.example", WRITE)
-    view = _module_named("schools.views.example", "def view(service):\n    service()\n")
-    view["view"](service["act"])
-    assert Unit.objects.filter(code="099999").exists()
+def test_a_generic_view_of_ours_saving_a_model_form_fails_the_test(
+    unit, writes_only_through_services, rf
+):
+    source = (
+        "from django import forms\n"
+        "from django.views.generic import UpdateView\n"
+        "class UnitForm(forms.ModelForm):\n"
+        "    class Meta:\n"
+        "        model = Unit\n"
+        "        fields = ['name']\n"
+        "class Rename(UpdateView):\n"
+        "    model = Unit\n"
+        "    form_class = UnitForm\n"
+        "    success_url = '/'\n"
+    )
+    view = _module_named("schools.views.example", source)["Rename"].as_view()
+    request = rf.post("/", {"name": "改名"})
+    with pytest.raises(WriteOutsideServices, match="schools.views.example"), transaction.atomic():
+        view(request, pk=unit.pk)
+    writes_only_through_services.violations.clear()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("write", WRITES.values(), ids=list(WRITES))
+def test_the_same_write_through_a_service_passes(write, unit):
+    service = _module_named("schools.services.example", write)
+    view = _module_named("schools.views.example", "def view(service, unit):\n    service(unit)\n")
+    view["view"](service["act"], unit)
 
 
 def test_the_map_names_files_and_functions_that_exist():

@@ -23,7 +23,8 @@ def migrate(targets):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_moving_the_outbox_keeps_every_row_and_the_permissions_helpdesk_holds(school):
+@pytest.mark.parametrize("made_early", [False, True], ids=["plain", "target-made-early"])
+def test_moving_the_outbox_keeps_every_row_and_the_permissions_helpdesk_holds(school, made_early):
     teacher = make_account(school, "teacher01")
     desk = make_account(school, "desk01", is_staff=True)
     try:
@@ -38,6 +39,13 @@ def test_moving_the_outbox_keeps_every_row_and_the_permissions_helpdesk_holds(sc
         )
         group = OldGroup.objects.create(name="Outbox desk")
         group.permissions.add(resend)
+        if made_early:  # as post_migrate would, had it run before mail.0001 (a partial run)
+            early = old.get_model("contenttypes", "ContentType").objects.create(
+                app_label="mail", model="outboundemail"
+            )
+            OldPermission.objects.create(
+                content_type=early, codename="resend_outboundemail", name="可重寄信件"
+            )
         group.user_set.add(desk.pk)
         rows = [
             OldRow.objects.create(
@@ -66,7 +74,7 @@ def test_moving_the_outbox_keeps_every_row_and_the_permissions_helpdesk_holds(sc
     new = OutboundEmail.objects.create(kind="x", to_address="a@b.tw", subject="s", body_text="b")
     assert new.pk > max(row.pk for row in rows)
 
-    permission = Permission.objects.get(codename="resend_outboundemail")
+    permission = Permission.objects.get(codename="resend_outboundemail")  # one, not two
     assert permission.content_type.app_label == "mail"
     assert Group.objects.get(name="Outbox desk").permissions.get() == permission
     desk.refresh_from_db()

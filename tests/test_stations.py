@@ -213,6 +213,28 @@ def test_the_admin_grants_and_revokes_through_the_service(client, teacher, stats
     assert SecurityEvent.objects.filter(kind="station_revoked", account=teacher).exists()
 
 
+def test_deleting_a_station_in_the_admin_revokes_each_grant_as_a_security_event(
+    client, teacher, holder, stats
+):
+    from oauth2_provider.models import get_application_model
+
+    Account.objects.create_superuser(
+        "root", email="root@portal.example.tw", password=GOOD_PASSWORD, full_name="管理者"
+    )
+    grant_station(account=teacher, station=stats, actor=holder)
+    grant_station(account=holder, station=stats, actor=holder)
+    client_pk = stats.client_id
+    sign_in(client, "root", GOOD_PASSWORD)
+    response = client.post(f"/admin/stations/station/{stats.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Station.objects.filter(pk=stats.pk).exists()
+    assert not get_application_model().objects.filter(pk=client_pk).exists()
+    revoked = SecurityEvent.objects.filter(kind="station_revoked", actor__username="root")
+    assert sorted(revoked.values_list("account__username", flat=True)) == sorted(
+        [teacher.username, holder.username]
+    )
+
+
 def test_the_admin_shows_a_new_stations_client_secret_once(client, db):
     Account.objects.create_superuser(
         "root", email="root@portal.example.tw", password=GOOD_PASSWORD, full_name="管理者"

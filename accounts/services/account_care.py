@@ -43,7 +43,7 @@ def disable_account(*, account: Account, actor, request=None) -> None:
     with transaction.atomic():
         account.state = Account.State.DISABLED
         account.save(update_fields=["state"])
-        end_sessions(account)
+        end_sessions(account, reason="disabled")
         revoked = revoke_email_changes_asked_by(account, timezone.now())
         for model in (get_grant_model(), get_refresh_token_model(), get_access_token_model()):
             model.objects.filter(user=account).delete()
@@ -92,7 +92,7 @@ def reset_account(*, account: Account, actor, request=None) -> Account:
     with transaction.atomic():
         original = account.username
         disable_account(account=account, actor=actor, request=request)
-        end_sessions(account)  # also when it was disabled before: nothing of it stays open
+        end_sessions(account, reason="reset")  # also when disabled before: nothing stays open
         ReleasedLocalPart.objects.create(
             unit=account.unit,
             local_part=account.local_part,

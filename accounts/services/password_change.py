@@ -9,6 +9,7 @@ from accounts.security_log import record_security_event
 from accounts.services.reauthentication import check_password_again
 from accounts.services.set_password import store_new_password
 from accounts.services.sign_in import PASSWORD_CHANGE_REQUIRED
+from accounts.sessions import end_sessions
 from accounts.validators import validate_new_password
 from mail import messages
 
@@ -38,5 +39,6 @@ def change_password(
         )
         messages.password_changed(account=account, how="change")
     update_session_auth_hash(request, account)
+    end_sessions(account, reason="password_changed", keep=request.session)
     request.session.pop(PASSWORD_CHANGE_REQUIRED, None)
     return account

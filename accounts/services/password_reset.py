@@ -24,6 +24,7 @@ from accounts.normalize import normalize_login_name
 from accounts.security_log import record_security_event, request_origin
 from accounts.services.public_requests import PendingKind, find_person, hand_off
 from accounts.services.set_password import store_new_password
+from accounts.sessions import end_sessions, end_this_session
 from accounts.validators import validate_new_password
 from mail import messages
 
@@ -310,6 +311,9 @@ def finalize_password_reset(
         if not claimed:
             raise ValidationError({"code": [reset_code_error()]})
         store_new_password(account, new_password)
+        if request is not None and getattr(request, "user", None) == account:
+            end_this_session(request, reason="password_reset")  # signed in, then forgot it
+        end_sessions(account, reason="password_reset")
         axes_reset(username=account.username)
         record_security_event(
             kind=Kind.PASSWORD_RESET, account=account, actor=account, request=request

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import authenticate, login
 from django.contrib.auth.password_validation import get_default_password_validators
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -20,14 +20,14 @@ from accounts.lockout import (
 )
 from accounts.models import Account, SecurityEvent
 from accounts.normalize import normalize_login_name
-from accounts.security_log import record_security_event
+from accounts.security_log import record_security_event, request_origin
+from accounts.sessions import LAST_SEEN, SID, SIGN_IN, SIGNED_IN_AT, end_this_session, new_sid
 from accounts.validators import PasswordHistoryValidator
 
 Kind = SecurityEvent.Kind
 
 # Session keys. The pending sign-in lives in an anonymous session until the code is given.
 TWO_FACTOR_PENDING = "two_factor_pending"
-SIGNED_IN_AT = "signed_in_at"
 # When the account signed in before this sign-in (the home page's 上次登入), or None.
 PREVIOUS_SIGN_IN = "previous_sign_in"
 # A required password change waits in the session until it is done.
@@ -92,13 +92,27 @@ def start_session(request, account: Account, password_change_reason: str | None,
     """The sign-in has passed every factor: log in (rotates the session key, resets the
     lockout count), then queue the required actions (SPEC section 3, seed 002 order: a
     password that must change first, then a required two-factor binding)."""
-    previous = account.last_login  # login() sets it to now
+    last_sign_in = account.last_login  # login() sets it to now
+    # Signing in over a session of another account ends that one; over the same account's,
+    # it is the same session authenticated again (its sid goes on).
+    previous = request.user if request.user.is_authenticated else None
+    if previous is not None and previous.pk != account.pk:
+        end_this_session(request, reason="signed_in_again")
+        previous = None
+    sid = request.session.get(SID) if previous is not None else None
     login(request, account)
     request.session.pop(TWO_FACTOR_PENDING, None)
-    request.session[PREVIOUS_SIGN_IN] = previous.isoformat() if previous else None
+    request.session[PREVIOUS_SIGN_IN] = last_sign_in.isoformat() if last_sign_in else None
     now = int(timezone.now().timestamp())
-    request.session["last_seen"] = now
+    request.session[LAST_SEEN] = now
     request.session[SIGNED_IN_AT] = now  # the absolute lifetime runs from here
+    request.session[SID] = sid or new_sid()
+    origin = request_origin(request)
+    request.session[SIGN_IN] = {
+        "how": how,
+        "ip": origin.get("ip_address"),
+        "ua": origin.get("user_agent", ""),
+    }
     record_security_event(
         kind=Kind.SIGN_IN_SUCCEEDED,
         account=account,
@@ -158,7 +172,7 @@ def sign_out(request) -> None:
     """The person signs out (POST /logout/): the session ends, and the sign-out is logged."""
     if request.user.is_authenticated:
         record_security_event(kind=Kind.SIGNED_OUT, account=request.user, request=request)
-    logout(request)
+    end_this_session(request, reason="signed_out")
 
 
 def policy_failures(password: str, account: Account) -> list[str]:

@@ -13,6 +13,7 @@ from accounts import two_factor
 from accounts.models import Account, RecoveryCode, SecurityEvent, TwoFactorDevice
 from accounts.security_log import record_security_event
 from accounts.services.reauthentication import check_password_again
+from accounts.sessions import end_sessions
 from mail import messages
 
 Kind = SecurityEvent.Kind
@@ -112,11 +113,15 @@ def regenerate_recovery_codes(*, account: Account, password: str, request) -> li
 
 
 def _keep_this_session(request, account: Account) -> None:
-    """A binding change ends the account's other sessions (Account._get_session_auth_hash);
-    the one making the change goes on."""
+    """A binding change ends the account's other sessions (Account._get_session_auth_hash
+    would refuse them at their next request; they are deleted now, so the stations hear of
+    it); the one making the change goes on."""
     account._state.fields_cache.pop("two_factor", None)  # reload the binding as it is now
+    keep = None
     if request is not None and getattr(request, "user", None) == account:
         update_session_auth_hash(request, account)
+        keep = request.session
+    end_sessions(account, reason="two_factor_changed", keep=keep)
 
 
 def _remove_two_factor(account: Account) -> None:
@@ -152,6 +157,7 @@ def reset_two_factor(*, account: Account, actor, request=None) -> None:
         raise ValidationError(_("管理人員的雙因子認證只有系統管理員可以重設。"))
     with transaction.atomic():
         _remove_two_factor(account)
+        end_sessions(account, reason="two_factor_changed")
         record_security_event(
             kind=Kind.TWO_FACTOR_RESET, account=account, actor=actor, request=request
         )

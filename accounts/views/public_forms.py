@@ -126,7 +126,7 @@ def password_forgot_code(request):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                del request.session[RESET_FLOW]
+                request.session.pop(RESET_FLOW, None)  # gone already if it signed out
                 request.session["prefill_username"] = account.username
                 messages.success(request, _("密碼已重設！請使用新密碼登入。"))
                 return redirect("accounts:login")

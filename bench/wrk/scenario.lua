@@ -12,8 +12,12 @@
 --
 -- Input (environment, from bench/client.py): BENCH_SCENARIO, BENCH_OUT, BENCH_HOST,
 -- BENCH_CSRF_COOKIE, BENCH_CSRF_TOKEN, BENCH_*_SESSIONS, BENCH_PASSWORD, BENCH_SEARCH,
--- BENCH_HOLDER_PAGES, BENCH_STATION, BENCH_USERS_FILE, BENCH_RUN (a tag per wrk run that
--- keeps the names of created sub-accounts unique).
+-- BENCH_ADMIN_SEARCH, BENCH_HOLDER_PAGES, BENCH_STATION, BENCH_USERS_FILE, BENCH_PEER_*
+-- (the stock peer's token, users and password), BENCH_RUN (a tag per wrk run that keeps
+-- the names of created sub-accounts unique).
+--
+-- A new scenario is one entry in `build` (and in `success_location` when it posts a form),
+-- its sessions in init(), a label in bench/report.py, and a line in bench/run.
 
 local scenario = os.getenv("BENCH_SCENARIO")
 local host = os.getenv("BENCH_HOST")
@@ -43,6 +47,10 @@ function init(args)
   id = wrk.thread:get("id")
   if scenario == "sign_in" then
     for line in io.lines(os.getenv("BENCH_USERS_FILE")) do users[#users + 1] = line end
+  elseif scenario == "peer_sign_in" then
+    for line in io.lines(os.getenv("BENCH_PEER_USERS_FILE")) do users[#users + 1] = line end
+  elseif scenario == "admin_list" or scenario == "admin_search" then
+    sessions = words(os.getenv("BENCH_HELPDESK_SESSIONS"))
   elseif scenario == "home" then
     sessions = words(os.getenv("BENCH_TEACHER_SESSIONS"))
   elseif scenario == "list" or scenario == "search" then
@@ -64,6 +72,9 @@ end
 
 local csrf_cookie = "csrftoken=" .. (os.getenv("BENCH_CSRF_COOKIE") or "")
 local csrf_token = os.getenv("BENCH_CSRF_TOKEN") or ""
+local peer_csrf_cookie = "csrftoken=" .. (os.getenv("BENCH_PEER_CSRF_COOKIE") or "")
+local peer_csrf_token = os.getenv("BENCH_PEER_CSRF_TOKEN") or ""
+local admin_terms = words(os.getenv("BENCH_ADMIN_SEARCH"))
 local origin = "https://" .. (host or "")
 
 -- wrk.format() sends only the headers it is given (plus Host), so each request gets all of
@@ -99,7 +110,25 @@ local build = {
       .. "&username=" .. user .. "&password=" .. os.getenv("BENCH_PASSWORD")
       .. "&captcha_0=bench&captcha_1=PASSED")
   end,
+  -- The stock django-allauth peer (bench/peer/): its login form, the same pool walk.
+  peer_sign_in = function()
+    local user = users[(id * math.floor(#users / 2) + counter) % #users + 1]
+    return post("/accounts/login/", peer_csrf_cookie, "csrfmiddlewaretoken=" .. peer_csrf_token
+      .. "&login=" .. user .. "&password=" .. os.getenv("BENCH_PEER_PASSWORD"))
+  end,
   home = function() return get("/", session_cookie()) end,
+  -- Helpdesk in the Django admin: the account changelist a page at a time (as many pages
+  -- as the holder's list has), and its search by a login name, a name, an e-mail address
+  -- and a unit code in turn.
+  admin_list = function()
+    -- The changelist offers the first 1,000 rows (20 pages): at most as many as the holder's.
+    local pages = math.min(tonumber(os.getenv("BENCH_HOLDER_PAGES")) or 1, 20)
+    return get("/admin/accounts/account/?p=" .. (counter % pages + 1), session_cookie())
+  end,
+  admin_search = function()
+    local term = admin_terms[counter % #admin_terms + 1]
+    return get("/admin/accounts/account/?q=" .. term, session_cookie())
+  end,
   list = function()
     local pages = tonumber(os.getenv("BENCH_HOLDER_PAGES")) or 1
     return get("/manage/accounts/?page=" .. (counter % pages + 1), session_cookie())
@@ -126,6 +155,7 @@ build.create_smtp_down = build.create
 -- Where a successful form post redirects to.
 local success_location = {
   sign_in = "/",
+  peer_sign_in = "/",
   create_smtp_up = "/manage/accounts/",
   create_smtp_down = "/manage/accounts/",
 }

@@ -13,13 +13,31 @@ import mail.models
 
 def move_content_type(apps, schema_editor, source="accounts", target="mail"):
     ContentType = apps.get_model("contenttypes", "ContentType")
+    Permission = apps.get_model("auth", "Permission")
+    LogEntry = apps.get_model("admin", "LogEntry")
     moving = ContentType.objects.filter(app_label=source, model="outboundemail").first()
     if moving is None:
         return  # a fresh database: the content type is created after the migrations
-    # One created for the target before (an interrupted run) would stand in the way.
-    ContentType.objects.filter(app_label=target, model="outboundemail").delete()
-    moving.app_label = target
-    moving.save(update_fields=["app_label"])
+    existing = ContentType.objects.filter(app_label=target, model="outboundemail").first()
+    if existing is None:
+        moving.app_label = target
+        moving.save(update_fields=["app_label"])
+        return
+    # One made for the target already (post_migrate after an earlier partial run): merge into
+    # it, keeping every grant of the old permissions and the admin's history.
+    for old in Permission.objects.filter(content_type=moving):
+        new = Permission.objects.filter(content_type=existing, codename=old.codename).first()
+        if new is None:
+            old.content_type = existing
+            old.save(update_fields=["content_type"])
+            continue
+        for group in old.group_set.all():
+            group.permissions.add(new)
+        for user in old.user_set.all():
+            user.user_permissions.add(new)
+        old.delete()
+    LogEntry.objects.filter(content_type=moving).update(content_type=existing)
+    moving.delete()
 
 
 def move_content_type_back(apps, schema_editor):
@@ -32,6 +50,8 @@ class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0017_outbox_moves_to_mail"),
         ("contenttypes", "0002_remove_content_type_name"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("admin", "0003_logentry_add_action_flag_choices"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,9 +7,26 @@
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
   }
 
+  // "語音播放驗證碼": one button plays the digits on the page (from the start each time)
+  // in place of the player's own controls, which show only without this file.
+  function setUpCaptchaAudio(box) {
+    var audio = box.querySelector("[data-captcha-audio]");
+    var play = box.querySelector("[data-captcha-play]");
+    if (!audio || !play) return;
+    audio.controls = false;
+    audio.hidden = true;
+    play.hidden = false;
+    play.addEventListener("click", function () {
+      audio.currentTime = 0;
+      var playing = audio.play();
+      if (playing && playing.catch) playing.catch(function () {});
+    });
+  }
+
   // "更換驗證碼": ask simple-captcha for a new challenge without reloading the form.
   // After its time the picture no longer counts: say so before the person sends the form.
   function setUpCaptcha(box) {
+    setUpCaptchaAudio(box);
     var button = box.querySelector("[data-captcha-refresh]");
     if (!button) return;
     var expired = box.querySelector("[data-captcha-expired]");
@@ -32,7 +49,10 @@
         box.querySelector("input[type=hidden]").value = data.key;
         box.querySelector("[data-captcha-image]").src = data.image_url;
         var audio = box.querySelector("[data-captcha-audio]");
-        if (audio && data.audio_url) audio.href = data.audio_url;
+        if (audio) {
+          audio.pause();
+          audio.src = audio.getAttribute("src").replace(/[^/]+\.wav$/, data.key + ".wav");
+        }
         var text = box.querySelector("input[type=text]");
         text.value = "";
         text.focus();
@@ -112,6 +132,12 @@
     if (summary) summary.focus();
   }
 
+  // A result that arrives with a new page (the holder lookup): its status region is drawn
+  // empty and filled a moment after the page is shown, so screen readers announce it.
+  function announce(region) {
+    window.setTimeout(function () { region.textContent = region.getAttribute("data-announce"); }, 300);
+  }
+
   // Ask before an action that locks a person out (停用帳號).
   function setUpConfirm(button) {
     button.addEventListener("click", function (event) {
@@ -153,6 +179,7 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
       button.addEventListener("click", function () { window.print(); });
     });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-announce]"), announce);
     focusErrors();
   });
 })();

@@ -22,7 +22,7 @@ def sign_in_as(page, base, username, password):
 
 
 def test_the_holder_creates_a_teacher_who_sets_a_password_and_signs_in(
-    live_server, settings, browser, screenshot, page, school, real_captcha
+    live_server, settings, open_page, viewport, screenshot, page, school, real_captcha
 ):
     settings.PORTAL_BASE_URL = live_server.url
     make_account(school, "admin01", role="main", full_name="王小明")
@@ -49,9 +49,7 @@ def test_the_holder_creates_a_teacher_who_sets_a_password_and_signs_in(
     screenshot("32-account-list")
 
     link = LINK_PATTERN.search(mail.outbox[-1].body).group(0)
-    teacher = browser.new_context(
-        locale="zh-TW", viewport={"width": 1200, "height": 900}
-    ).new_page()
+    teacher = open_page(viewport)
     teacher.goto(link)
     assert "黃淑芬您好" in teacher.content()
     teacher.fill("#id_new_password1", TEACHER_PASSWORD)
@@ -64,7 +62,4 @@ def test_the_holder_creates_a_teacher_who_sets_a_password_and_signs_in(
     teacher.click("form[action='/login/'] button[type=submit]")
     teacher.wait_for_url(live_server.url + "/")
     assert "黃淑芬您好" in teacher.content()
-    teacher.screenshot(
-        path=str(screenshot("33-teacher-home").parent / "33-teacher-home.png"), full_page=True
-    )
-    teacher.context.close()
+    screenshot("33-teacher-home", of=teacher)

@@ -116,24 +116,20 @@ def test_an_announcement_page_copies_its_permanent_link(live_server, page, scree
 
 
 @pytest.mark.parametrize("path", ["/", "/announce/"])
-def test_on_a_phone_the_board_pages_do_not_scroll_sideways(live_server, browser, path):
+def test_on_a_phone_the_board_pages_do_not_scroll_sideways(live_server, open_page, path):
     """WCAG 1.4.10 Reflow at 390 px: the hidden "查看：title" text of the board's last column
     must stay inside the table's own scroll box, not widen the page into empty space."""
     seed_board()
-    context = browser.new_context(locale="zh-TW", viewport={"width": 390, "height": 844})
-    phone = context.new_page()
-    try:
-        phone.goto(live_server.url + path)
-        assert phone.locator("tbody tr.board__row").count() >= 3
-        widths = phone.evaluate(
-            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-        )
-        assert widths[0] <= widths[1], f"the page is {widths[0]} px wide at {widths[1]} px"
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        name = "board-390" + path.replace("/", "-").rstrip("-")
-        phone.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-    finally:
-        context.close()
+    phone = open_page("390px")
+    phone.goto(live_server.url + path)
+    assert phone.locator("tbody tr.board__row").count() >= 3
+    widths = phone.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide at {widths[1]} px"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    name = "board-390" + path.replace("/", "-").rstrip("-")
+    phone.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_the_language_changes_on_the_button_only_not_on_an_arrow_key(live_server, page):
