@@ -34,9 +34,11 @@
     var timer = null;
     function startClock() {
       if (!expired || !timeout) return;
-      expired.hidden = true;
+      expired.textContent = "";
       window.clearTimeout(timer);
-      timer = window.setTimeout(function () { expired.hidden = false; }, timeout * 1000);
+      timer = window.setTimeout(function () {
+        expired.textContent = expired.getAttribute("data-text");
+      }, timeout * 1000);
     }
     startClock();
     button.addEventListener("click", function () {
