@@ -39,16 +39,11 @@ LIMITS = {
 }
 
 
-def captcha_passed(form) -> bool:
-    """Whether a validated form's captcha passed. Public forms count a submission against
-    their per-address limits only then: posts with a wrong captcha cost an attacker nothing,
-    so they must not use up the allowance of a whole school behind one address."""
-    return "captcha" not in form.errors
-
-
 def address_throttled(request, scope: str) -> bool:
-    """Count this request against the scope's per-address limits (public forms: once the
-    captcha has passed). The address is the one the security log records (``client_ip``)."""
+    """Count this request against the scope's per-address limits. Public forms call this
+    only for a well-formed submission (captcha passed, every field well-formed): a wrong
+    captcha or a typo must not use up the allowance of a whole school behind one address.
+    The address is the one the security log records (``client_ip``)."""
     return _count(request, scope, "ip", client_ip(request) or "unknown")
 
 
