@@ -3,7 +3,7 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
@@ -13,6 +13,23 @@ from accounts.services.sign_in import PASSWORD_CHANGE_REQUIRED
 from accounts.sessions import LAST_SEEN, SIGNED_IN_AT, end_this_session
 
 TOUCH_EVERY_SECONDS = 60
+
+
+def answers_for_itself(view):
+    """Mark a view that answers every state of a session itself instead of being sent to a
+    portal page by the middleware below: the OpenID Connect authorization endpoint, which
+    must answer the station (with prompt=none it may show no page at all). For it, an
+    expired session ends and the request goes on as a guest's; a required step waits in
+    ``request.required_step`` (the step's address, with ``next``)."""
+    view.answers_for_itself = True
+    return view
+
+
+def _answers_for_itself(request) -> bool:
+    try:
+        return getattr(resolve(request.path_info).func, "answers_for_itself", False)
+    except Resolver404:
+        return False
 
 
 class IdleTimeoutMiddleware:
@@ -41,6 +58,8 @@ class IdleTimeoutMiddleware:
                     _("您已登入超過 %(hours)d 小時，為了安全，系統已自動登出，請重新登入。")
                     % {"hours": settings.SESSION_ABSOLUTE_HOURS},
                 )
+                if _answers_for_itself(request):
+                    return self.get_response(request)
                 return redirect(self._login_url(request))
             if now - last_seen > settings.SESSION_IDLE_MINUTES * 60:
                 self._end(request, reason="idle")
@@ -103,5 +122,8 @@ class RequiredActionsMiddleware:
                 target = reverse(step)
                 if request.method == "GET" and request.path != "/":
                     target += "?" + urlencode({"next": request.get_full_path()})
+                if _answers_for_itself(request):
+                    request.required_step = target
+                    return self.get_response(request)
                 return redirect(target)
         return self.get_response(request)

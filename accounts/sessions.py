@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 # Session keys written at sign-in (accounts/services/sign_in.py start_session).
 SID = "sid"
 SIGNED_IN_AT = "signed_in_at"
+# When the person last proved who they are in this session (epoch seconds): at sign-in and
+# at each re-authentication, which keeps the session (its sid, its sign-in time). Stations
+# receive it as ``auth_time``; the absolute lifetime still runs from SIGNED_IN_AT.
+AUTHENTICATED_AT = "authenticated_at"
 LAST_SEEN = "last_seen"
 SIGN_IN = "sign_in"  # {"how": ..., "ip": ..., "ua": ...}
 

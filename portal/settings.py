@@ -92,7 +92,11 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
             ],
-            "libraries": {"portal": "portal.templatetags"},
+            "libraries": {
+                "portal": "portal.templatetags",
+                # What helpdesk sees of the stations on an account's admin page.
+                "station_care": "stations.care",
+            },
         },
     },
 ]
@@ -238,6 +242,10 @@ CELERY_BEAT_SCHEDULE = {
     "clean-captchas": {"task": "accounts.tasks.clean_expired_captchas", "schedule": 3600.0},
     # Expired sessions stay in accounts_session until deleted (Django's clearsessions).
     "clear-sessions": {"task": "accounts.tasks.clear_expired_sessions", "schedule": 3600.0},
+    # Stations' logout tokens the broker never delivered, or whose worker was lost.
+    "sweep-station-logouts": {"task": "stations.tasks.sweep_station_logouts", "schedule": 60.0},
+    # Sign-on records and logout records older than anything they still serve.
+    "clear-station-records": {"task": "stations.tasks.clear_station_records", "schedule": 3600.0},
 }
 
 # --- Mail -----------------------------------------------------------------------------
@@ -404,6 +412,7 @@ def _oidc_signing_key() -> str:
 
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"  # stations.StationSignOn points at it
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
     "OIDC_RSA_PRIVATE_KEY": _oidc_signing_key(),
@@ -453,6 +462,24 @@ OIDC_TOKEN_RATE_PER_ADDRESS = env_str("OIDC_TOKEN_RATE_PER_ADDRESS", "60/m")
 for _name in ("OIDC_TOKEN_RATE_PER_CLIENT", "OIDC_TOKEN_RATE_PER_ADDRESS"):
     if not re.fullmatch(r"[1-9][0-9]*/([1-9][0-9]*)?[smhd]", globals()[_name]):
         raise ImproperlyConfigured(f"{_name} must be a rate such as 30/m (count/[n]s|m|h|d).")
+# Back-channel logout (stations/backchannel.py): when a portal session ends, each station
+# that received tokens in it gets a logout token by POST from a Celery task. Seconds to wait
+# for a station (connecting, and each read); the tries after a failure wait these delays
+# (38 minutes in all, well under the broker's visibility timeout); a send still "sending"
+# after the lease lost its worker and the sweep sends it again.
+BACKCHANNEL_LOGOUT_TIMEOUT = env_float("BACKCHANNEL_LOGOUT_TIMEOUT", 5)
+BACKCHANNEL_LOGOUT_RETRY_DELAYS = (30, 60, 120, 300, 600, 1200)
+BACKCHANNEL_LOGOUT_SEND_TIME_LIMIT = int(6 * BACKCHANNEL_LOGOUT_TIMEOUT) + 10
+BACKCHANNEL_LOGOUT_SENDING_LEASE = BACKCHANNEL_LOGOUT_SEND_TIME_LIMIT + 60
+if (
+    max(BACKCHANNEL_LOGOUT_RETRY_DELAYS) + BACKCHANNEL_LOGOUT_SEND_TIME_LIMIT
+    >= CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+):
+    raise ImproperlyConfigured(
+        f"BACKCHANNEL_LOGOUT_TIMEOUT={BACKCHANNEL_LOGOUT_TIMEOUT} is too long: the longest "
+        "retry delay plus the send's time limit must stay under the broker's visibility "
+        "timeout."
+    )
 # The demo station (/demo-station/) lets a newcomer try single sign-on on the embedded default.
 DEMO_STATION_ENABLED = env_bool("DEMO_STATION_ENABLED", DEBUG)
 

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django import forms
 from django.contrib import admin
 from django.db import models
@@ -12,6 +14,7 @@ from oauth2_provider.models import (
     get_id_token_model,
     get_refresh_token_model,
 )
+from oauth2_provider.settings import oauth2_settings
 
 from stations import services
 from stations.models import Consent, ProfileField, Station, StationGrant
@@ -46,12 +49,62 @@ class StationForm(forms.ModelForm):
             "description",
             "entry_url",
             "redirect_uris",
+            "post_logout_redirect_uris",
+            "backchannel_logout_uri",
             "fields",
             "sides",
             "is_active",
             "order",
             "managers",
         ]
+
+    def clean_post_logout_redirect_uris(self):
+        """Absolute addresses the portal may send a person back to after a station's
+        sign-out: a scheme the redirect URIs may use, a host, no fragment."""
+        value = self.cleaned_data["post_logout_redirect_uris"]
+        bad = [uri for uri in value.split() if not _absolute(uri)]
+        if bad:
+            raise forms.ValidationError(
+                _("這些網址不完整或不能使用：%(uris)s（須以 %(schemes)s 開頭，且不含 #）")
+                % {"uris": "、".join(bad), "schemes": _schemes()}
+            )
+        return "\n".join(value.split())
+
+    def clean(self):
+        """Back-Channel Logout 1.0 2.2: the logout URI's scheme, host and port are those of
+        one of the station's redirect URIs."""
+        cleaned = super().clean()
+        uri = cleaned.get("backchannel_logout_uri")
+        if uri:
+            origins = {_origin(redirect) for redirect in cleaned.get("redirect_uris", "").split()}
+            if not _absolute(uri) or _origin(uri) not in origins:
+                self.add_error(
+                    "backchannel_logout_uri",
+                    _("後端登出通知網址的協定、主機與連接埠，須與某個回呼網址相同，且不含 #。"),
+                )
+        return cleaned
+
+
+def _schemes() -> str:
+    return "、".join(f"{scheme}://" for scheme in oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES)
+
+
+def _absolute(uri: str) -> bool:
+    parts = urlsplit(uri)
+    return (
+        parts.scheme in oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES
+        and bool(parts.hostname)
+        and "#" not in uri
+    )
+
+
+def _origin(uri: str):
+    parts = urlsplit(uri)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None
+    return (parts.scheme, parts.hostname, port)
 
 
 @admin.register(Station)

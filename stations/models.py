@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.core.validators import validate_slug
 from django.db import models
@@ -66,6 +68,23 @@ class Station(models.Model):
         blank=True,
         help_text=_("一行一個，必須與編報站登入時送來的 redirect_uri 完全相同。"),
     )
+    post_logout_redirect_uris = models.TextField(
+        _("登出後返回網址"),
+        blank=True,
+        help_text=_(
+            "一行一個，必須與編報站登出時送來的 post_logout_redirect_uri 完全相同"
+            "（OpenID Connect RP-Initiated Logout）。"
+        ),
+    )
+    backchannel_logout_uri = models.URLField(
+        _("後端登出通知網址"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "整合平臺的登入工作階段結束時，系統會把已簽章的登出權杖以 POST 送到這個網址"
+            "（OpenID Connect Back-Channel Logout）。協定、主機與連接埠須與某個回呼網址相同。"
+        ),
+    )
     fields = models.JSONField(_("提供的個人資料"), default=default_fields)
     sides = models.JSONField(_("可使用的類別"), default=default_sides)
     is_active = models.BooleanField(_("啟用"), default=True)
@@ -115,15 +134,26 @@ class Station(models.Model):
                 algorithm=Application.RS256_ALGORITHM,
                 skip_authorization=True,  # the portal's own consent page asks instead
                 redirect_uris=self.redirect_uris.strip(),
+                post_logout_redirect_uris=self.post_logout_redirect_uris.strip(),
             )
-        elif (self.client.redirect_uris, self.client.name) != (
-            self.redirect_uris.strip(),
-            self.name,
-        ):
+        elif (
+            self.client.redirect_uris,
+            self.client.post_logout_redirect_uris,
+            self.client.name,
+        ) != (self.redirect_uris.strip(), self.post_logout_redirect_uris.strip(), self.name):
             self.client.redirect_uris = self.redirect_uris.strip()
+            self.client.post_logout_redirect_uris = self.post_logout_redirect_uris.strip()
             self.client.name = self.name
-            self.client.save(update_fields=["redirect_uris", "name"])
+            self.client.save(update_fields=["redirect_uris", "post_logout_redirect_uris", "name"])
         super().save(*args, **kwargs)
+
+    @property
+    def redirect_uri_list(self) -> list[str]:
+        return self.redirect_uris.split()
+
+    @property
+    def post_logout_redirect_uri_list(self) -> list[str]:
+        return self.post_logout_redirect_uris.split()
 
     @property
     def tile_icon(self) -> str:
@@ -198,6 +228,117 @@ class Consent(models.Model):
 
     def covers(self, station: Station) -> bool:
         return self.revoked_at is None and ordered_fields(self.fields) == station.field_list
+
+
+class StationSignOn(models.Model):
+    """One sign-on of an account at a station: the authorization code issued in a portal
+    session (its sid) and when that session authenticated, then the token family exchanged
+    for the code. Refreshed ID tokens carry the same sid and auth_time; when the session
+    ends the station is told (BackchannelLogout) and the family is revoked; a code used a
+    second time revokes it too (RFC 6749 4.1.2)."""
+
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("帳號"),
+        on_delete=models.CASCADE,
+        related_name="station_sign_ons",
+    )
+    station = models.ForeignKey(
+        Station, verbose_name=_("編報站"), on_delete=models.CASCADE, related_name="sign_ons"
+    )
+    sid = models.CharField(_("工作階段識別碼"), max_length=64)
+    authenticated_at = models.DateTimeField(_("驗證身分時間"))
+    code_checksum = models.CharField(max_length=64, unique=True)  # SHA-256 of the code
+    # The code until it is exchanged (django-oauth-toolkit deletes it then): a code of a
+    # session that ended is deleted with it.
+    grant = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_GRANT_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("發出授權碼時間"), default=timezone.now)
+    token_family = models.UUIDField(null=True, blank=True, unique=True)
+    exchanged_at = models.DateTimeField(_("首次取得權杖時間"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("編報站登入")
+        verbose_name_plural = _("編報站登入")
+        indexes = [
+            models.Index(fields=["sid", "account"], name="station_sign_on_sid"),
+            models.Index(fields=["created_at"], name="station_sign_on_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.account} → {self.station}"
+
+
+class BackchannelLogout(models.Model):
+    """One logout token for one station after a portal session ended (OpenID Connect
+    Back-Channel Logout 1.0): queued when the session ends, sent by a Celery task, retried,
+    swept when the broker or the worker failed (stations/backchannel.py). The jti is the
+    same on every try, so a station can tell a repeat. Helpdesk sees these on the account's
+    page."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("等待送出")
+        SENDING = "sending", _("送出中")
+        SENT = "sent", _("已送達")
+        FAILED = "failed", _("失敗")
+
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("帳號"),
+        on_delete=models.CASCADE,
+        related_name="station_logouts",
+    )
+    station = models.ForeignKey(
+        Station, verbose_name=_("編報站"), on_delete=models.CASCADE, related_name="logouts"
+    )
+    sid = models.CharField(_("工作階段識別碼"), max_length=64)
+    reason = models.CharField(_("結束原因"), max_length=30)
+    jti = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(
+        _("狀態"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("嘗試次數"), default=0)
+    created_at = models.DateTimeField(_("建立時間"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(_("下次嘗試"), default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("送達時間"), null=True, blank=True)
+    last_error = models.TextField(_("最後錯誤"), blank=True)
+
+    class Meta:
+        verbose_name = _("編報站登出通知")
+        verbose_name_plural = _("編報站登出通知")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="station_logout_due"),
+            models.Index(fields=["account", "-created_at"], name="station_logout_account"),
+        ]
+
+    # Why the portal session ended (accounts.sessions.session_ended), as helpdesk reads it.
+    REASONS = {
+        "signed_out": _("登出"),
+        "idle": _("閒置逾時"),
+        "absolute": _("登入超過時限"),
+        "password_changed": _("變更密碼"),
+        "password_reset": _("重設密碼"),
+        "two_factor_changed": _("雙因子認證變更"),
+        "disabled": _("帳號停用"),
+        "reset": _("帳號重置"),
+        "ended_by_person": _("本人結束工作階段"),
+        "ended_by_helpdesk": _("客服結束工作階段"),
+        "signed_in_again": _("同一瀏覽器登入另一個帳號"),
+    }
+
+    def __str__(self):
+        return f"{self.station} ← {self.account} ({self.get_status_display()})"
+
+    @property
+    def reason_label(self) -> str:
+        return str(self.REASONS.get(self.reason, self.reason))
 
 
 @receiver(post_delete, sender=Station)

@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from stations import services
+from stations.authorization import asks_consent_again, note_consent_decision
 from stations.models import Consent, Station, StationGrant
 
 
@@ -37,7 +38,7 @@ def enter(request, slug):
     if not entry.granted:
         return render(request, "stations/no_grant.html", {"station": station}, status=403)
     next_url = _next_authorize_url(request)
-    if not entry.consented:
+    if not entry.consented or (next_url and asks_consent_again(next_url)):  # prompt=consent
         return render(request, "stations/consent.html", {"station": station, "next": next_url})
     return redirect(next_url or station.entry_url)
 
@@ -49,11 +50,17 @@ def consent(request, slug):
     if not services.entry_for(request.user, station).granted:
         return render(request, "stations/no_grant.html", {"station": station}, status=403)
     decision = request.POST.get("decision")
+    next_url = _next_authorize_url(request)
+    if decision in ("allow", "deny") and next_url:
+        # The station's sign-in waits at the authorization endpoint, which answers it.
+        note_consent_decision(request, next_url=next_url, decision=decision)
     if decision == "allow":
         services.give_consent(account=request.user, station=station, request=request)
-        return redirect(_next_authorize_url(request) or station.entry_url)
+        return redirect(next_url or station.entry_url)
     if decision == "deny":
         services.deny_consent(account=request.user, station=station, request=request)
+        if next_url:  # back to the station, with access_denied
+            return redirect(next_url)
         messages.info(
             request, _("您沒有同意授權，所以沒有進入「%(station)s」。") % {"station": station.name}
         )

@@ -32,7 +32,12 @@ SERVICE_LAYER = (
     "accounts.backends",
     "accounts.tasks",
     "stations.oidc",  # the OpenID Connect provider's validator writes codes and tokens
+    "stations.single_logout",  # a session's end at the stations (session_ended's listener)
+    "stations.backchannel",  # the logout tokens' delivery, as mail.outbox
+    "stations.tasks",
 )
+# View modules whose names do not say so: the OpenID Connect endpoints.
+VIEW_MODULES = ("stations.authorization", "stations.end_session")
 ADMIN_SAVES = {"save_model", "save_related", "save_formset"}
 NOT_OUR_STATE = ("django_admin_log", "captcha_captchastore")
 WRITES = ("INSERT", "UPDATE", "DELETE")
@@ -49,7 +54,9 @@ def _kind(module: str) -> str | None:
         return "service"
     if module in SERVICE_LAYER or module.startswith(SERVICE_LAYER):
         return "service"
-    if any(module.endswith(kind) or f"{kind}." in module for kind in INTERFACE):
+    if module in VIEW_MODULES or any(
+        module.endswith(kind) or f"{kind}." in module for kind in INTERFACE
+    ):
         return "interface"
     return None  # models, managers, middleware, helpers: look further out
 

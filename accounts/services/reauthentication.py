@@ -65,3 +65,56 @@ def _check_password_again(account, username, password, request, purpose) -> str 
             "phone": settings.HELPDESK_PHONE,
         }
     return _("密碼不正確（錯誤 3 次將鎖定帳號，目前【%(n)d】）。") % {"n": lock.failures}
+
+
+# --- Signing in again when another part of the portal asks (a station's prompt=login or
+# max_age, OpenID Connect Core 1.0 3.1.2.1) -----------------------------------------------
+#
+# The asking code names what it asks for (``purpose``, opaque here) and sends the person to
+# the sign-in page, which asks a signed-in person for the password again (captcha, lockout,
+# then the second factor if bound) instead of passing them on. Any way in that ends in
+# sign_in.start_session (password and code, or a passkey) counts: the purpose is then marked
+# done for this session, and the asking code finds it so when the person comes back.
+
+SIGN_IN_AGAIN_ASKED = "sign_in_again_asked"
+SIGNED_IN_AGAIN_FOR = "signed_in_again_for"
+# An unanswered request to sign in again is forgotten after this long (seconds): the sign-in
+# page stops asking a signed-in person for the password.
+SIGN_IN_AGAIN_PATIENCE = 15 * 60
+
+
+def ask_to_sign_in_again(request, *, purpose: str) -> None:
+    request.session[SIGN_IN_AGAIN_ASKED] = {
+        "purpose": purpose,
+        "asked": int(timezone.now().timestamp()),
+    }
+
+
+def asked_to_sign_in_again(request) -> bool:
+    """Whether the sign-in page must ask this session for the password again."""
+    asked = request.session.get(SIGN_IN_AGAIN_ASKED)
+    if not asked:
+        return False
+    return timezone.now().timestamp() - asked.get("asked", 0) <= SIGN_IN_AGAIN_PATIENCE
+
+
+def note_authentication(request) -> None:
+    """An authentication just completed in this session (sign_in.start_session): what was
+    asked of it is done."""
+    asked = request.session.pop(SIGN_IN_AGAIN_ASKED, None)
+    if asked and timezone.now().timestamp() - asked.get("asked", 0) <= SIGN_IN_AGAIN_PATIENCE:
+        request.session[SIGNED_IN_AGAIN_FOR] = asked["purpose"]
+
+
+def signed_in_again_for(request, *, purpose: str) -> bool:
+    """Whether the person authenticated in this session after being asked for ``purpose``."""
+    return request.session.get(SIGNED_IN_AGAIN_FOR) == purpose
+
+
+def forget_sign_in_again(request, *, purpose: str) -> None:
+    """The purpose was served (or answered otherwise): a later request asks again."""
+    if request.session.get(SIGNED_IN_AGAIN_FOR) == purpose:
+        del request.session[SIGNED_IN_AGAIN_FOR]
+    asked = request.session.get(SIGN_IN_AGAIN_ASKED)
+    if asked and asked.get("purpose") == purpose:
+        del request.session[SIGN_IN_AGAIN_ASKED]

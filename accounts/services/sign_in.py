@@ -21,7 +21,16 @@ from accounts.lockout import (
 from accounts.models import Account, SecurityEvent
 from accounts.normalize import normalize_login_name
 from accounts.security_log import record_security_event, request_origin
-from accounts.sessions import LAST_SEEN, SID, SIGN_IN, SIGNED_IN_AT, end_this_session, new_sid
+from accounts.services.reauthentication import note_authentication
+from accounts.sessions import (
+    AUTHENTICATED_AT,
+    LAST_SEEN,
+    SID,
+    SIGN_IN,
+    SIGNED_IN_AT,
+    end_this_session,
+    new_sid,
+)
 from accounts.validators import PasswordHistoryValidator
 
 Kind = SecurityEvent.Kind
@@ -89,36 +98,46 @@ def _password_accepted(request, account: Account, username: str, password: str):
 
 
 def start_session(request, account: Account, password_change_reason: str | None, how: str):
-    """The sign-in has passed every factor: log in (rotates the session key, resets the
-    lockout count), then queue the required actions (SPEC section 3, seed 002 order: a
-    password that must change first, then a required two-factor binding)."""
+    """The sign-in has passed every factor (password and code, or a passkey): log in
+    (rotates the session key, resets the lockout count), note when the person authenticated,
+    then queue the required actions (SPEC section 3, seed 002 order: a password that must
+    change first, then a required two-factor binding).
+
+    Signing in over a session of another account ends that one. The same account signing
+    in again in its own session (re-authentication, asked by a station's prompt=login or
+    max_age) keeps the session: its sid, which the stations hold and which their
+    back-channel logout names, and its sign-in time, from which the absolute lifetime runs.
+    Only the time of authentication moves (the ``auth_time`` stations receive). A new sid
+    would leave the stations signed in under the old one, which no ending of this session
+    would ever name."""
     last_sign_in = account.last_login  # login() sets it to now
-    # Signing in over a session of another account ends that one; over the same account's,
-    # it is the same session authenticated again (its sid goes on).
     previous = request.user if request.user.is_authenticated else None
     if previous is not None and previous.pk != account.pk:
         end_this_session(request, reason="signed_in_again")
         previous = None
-    sid = request.session.get(SID) if previous is not None else None
-    login(request, account)
+    again = previous is not None and bool(request.session.get(SID))
+    login(request, account)  # same account: the session's data stays (Django cycles the key)
     request.session.pop(TWO_FACTOR_PENDING, None)
     request.session[PREVIOUS_SIGN_IN] = last_sign_in.isoformat() if last_sign_in else None
     now = int(timezone.now().timestamp())
     request.session[LAST_SEEN] = now
-    request.session[SIGNED_IN_AT] = now  # the absolute lifetime runs from here
-    request.session[SID] = sid or new_sid()
-    origin = request_origin(request)
-    request.session[SIGN_IN] = {
-        "how": how,
-        "ip": origin.get("ip_address"),
-        "ua": origin.get("user_agent", ""),
-    }
+    request.session[AUTHENTICATED_AT] = now
+    if not again:
+        request.session[SIGNED_IN_AT] = now  # the absolute lifetime runs from here
+        request.session[SID] = new_sid()
+        origin = request_origin(request)
+        request.session[SIGN_IN] = {
+            "how": how,
+            "ip": origin.get("ip_address"),
+            "ua": origin.get("user_agent", ""),
+        }
+    note_authentication(request)
     record_security_event(
         kind=Kind.SIGN_IN_SUCCEEDED,
         account=account,
         actor=account,
         request=request,
-        detail={"factor": how},
+        detail={"factor": how, "again": True} if again else {"factor": how},
     )
     if password_change_reason:
         request.session[PASSWORD_CHANGE_REQUIRED] = password_change_reason
@@ -168,10 +187,13 @@ def record_sign_in_failure(request, username: str, *, kind=Kind.SIGN_IN_FAILED) 
     )
 
 
-def sign_out(request) -> None:
-    """The person signs out (POST /logout/): the session ends, and the sign-out is logged."""
+def sign_out(request, *, detail=None) -> None:
+    """The person signs out (POST /logout/, or a station's sign-out at the end-session
+    endpoint, which says so in ``detail``): the session ends, and the sign-out is logged."""
     if request.user.is_authenticated:
-        record_security_event(kind=Kind.SIGNED_OUT, account=request.user, request=request)
+        record_security_event(
+            kind=Kind.SIGNED_OUT, account=request.user, request=request, detail=detail or {}
+        )
     end_this_session(request, reason="signed_out")
 
 

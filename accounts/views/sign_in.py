@@ -20,6 +20,7 @@ from accounts.fields import unit_prefix_hint
 from accounts.forms import SignInForm, TwoFactorCodeForm
 from accounts.lockout import lock_state, lockout_name
 from accounts.normalize import has_unit_prefix
+from accounts.services.reauthentication import asked_to_sign_in_again
 from accounts.services.sign_in import SignInResult, sign_in, sign_out
 from accounts.services.two_factor_sign_in import (
     complete_two_factor_sign_in,
@@ -35,8 +36,16 @@ def prefill(request):
     return {"username": username} if username else {}
 
 
-def _sign_in_page(request, form, error=None, hint=None):
-    context = {"form": form, "next": next_url(request), "sign_in_error": error, "hint": hint}
+def _sign_in_page(request, form, error=None, again=False, hint=None):
+    if again:  # the signed-in account proves again it is there: its name is not typed
+        form.fields["username"].widget.attrs["readonly"] = True
+    context = {
+        "form": form,
+        "next": next_url(request),
+        "sign_in_error": error,
+        "again": again,
+        "hint": hint,
+    }
     return render(request, "accounts/login.html", context)
 
 
@@ -77,13 +86,21 @@ def _never_set_a_password_hint():
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request):
+    """Sign in; or, for a signed-in person asked to sign in again (a station's prompt=login
+    or max_age), the same page for the same account: password, captcha and lockout, then
+    the code step when two-factor is bound."""
+    again = request.user.is_authenticated and asked_to_sign_in_again(request)
     if request.method == "GET":
-        if request.user.is_authenticated:
+        if request.user.is_authenticated and not again:
             return redirect(next_url(request) or "home")
-        return _sign_in_page(request, SignInForm(initial=prefill(request)))
-    form = SignInForm(request.POST)
+        initial = {"username": request.user.username} if again else prefill(request)
+        return _sign_in_page(request, SignInForm(initial=initial), again=again)
+    data = request.POST.copy()
+    if again:
+        data["username"] = request.user.username
+    form = SignInForm(data)
     if not form.is_valid():  # a typo (or a wrong captcha) costs none of the allowance
-        return _sign_in_page(request, form)
+        return _sign_in_page(request, form, again=again)
     if address_throttled(request, "sign-in"):
         return render_throttled(request)
     result = sign_in(
@@ -98,7 +115,7 @@ def login_view(request):
     username = form.cleaned_data["username"]
     hint = None if has_unit_prefix(username) else unit_prefix_hint(username)
     form = SignInForm(initial={"username": username})
-    return _sign_in_page(request, form, error=failure_message(result), hint=hint)
+    return _sign_in_page(request, form, error=failure_message(result), again=again, hint=hint)
 
 
 def _back_to_sign_in(request, message):

@@ -34,7 +34,7 @@ def test_a_teacher_enters_a_station_through_consent_and_single_sign_on(
     screenshot("22-consent")
 
     page.click("button[value=allow]")
-    page.wait_for_url(live_server.url + "/demo-station/callback/*")
+    page.wait_for_url(live_server.url + "/demo-station/")
     content = page.content()
     assert "林志明，歡迎來到示範編報站" in content
     assert "010300_teacher01" in content
