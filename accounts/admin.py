@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +18,7 @@ from accounts.admin_changelist import (
     account_search,
 )
 from accounts.models import Account, SecurityEvent
+from accounts.profile import normalize_email, normalize_phone, normalize_text
 from accounts.security_log import record_security_event
 from accounts.services.account_care import (
     care_summary,
@@ -33,12 +35,32 @@ from accounts.services.two_factor_setup import reset_two_factor
 PROFILE_FIELDS = ["full_name", "office", "title", "phone", "email"]
 
 
+class AccountAdminForm(forms.ModelForm):
+    """Profile fields as every other form stores them (accounts/profile.py)."""
+
+    def clean_full_name(self):
+        return normalize_text(self.cleaned_data["full_name"])
+
+    def clean_office(self):
+        return normalize_text(self.cleaned_data["office"])
+
+    def clean_title(self):
+        return normalize_text(self.cleaned_data["title"])
+
+    def clean_phone(self):
+        return normalize_phone(self.cleaned_data["phone"])
+
+    def clean_email(self):
+        return normalize_email(self.cleaned_data["email"])
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     """Helpdesk's view of accounts: search, lock state, unlock. Helpdesk edits profile fields
     only; passwords, staff and superuser flags, groups and permissions are the superuser's."""
 
     change_form_template = "admin/accounts/account/change_form.html"
+    form = AccountAdminForm
     list_display = LIST_COLUMNS
     list_filter = ["state", "role", "unit__side", "is_staff"]
     list_select_related = ["unit"]

@@ -6,6 +6,7 @@ import io
 import secrets
 import shutil
 import subprocess
+import unicodedata
 import wave
 
 from captcha.conf import settings as captcha_settings
@@ -25,19 +26,35 @@ def six_digit_challenge():
     return digits, digits
 
 
-def use_captcha(*, hashkey: str, response: str | None) -> bool:
-    """Spend a captcha: True only for the request whose DELETE removed the row with this key,
-    this answer and time left, so one captcha passes once however many post it at once.
+PASSED, WRONG, EXPIRED = "passed", "wrong", "expired"
+
+
+def normalize_captcha_answer(value: str | None) -> str:
+    """What a person typed, as the digits it means: full-width digits (a Chinese input method
+    in full-width mode) are digits, and spaces anywhere do not count (``９５８ ２７８``)."""
+    value = unicodedata.normalize("NFKC", value or "")
+    return "".join(value.split()).lower()
+
+
+def use_captcha(*, hashkey: str, response: str | None) -> str:
+    """Spend a captcha: PASSED only for the request whose DELETE removed the row with this
+    key, this answer and time left, so one captcha passes once however many post it at once.
     ``response=None`` spends it without an answer (the tests' "passed"). A wrong answer
-    spends it too: one attempt per captcha."""
+    spends it too: one attempt per captcha. EXPIRED when its time ran out, or when it is
+    gone (spent by an earlier post of the same page, or swept): either way the person needs
+    a new one, which is what the page then says."""
+    now = timezone.now()
     if response is not None:
         passed = CaptchaStore.objects.filter(
-            hashkey=hashkey, response=response, expiration__gt=timezone.now()
+            hashkey=hashkey, response=response, expiration__gt=now
         ).delete()[0]
         if passed:
-            return True
+            return PASSED
+    alive = CaptchaStore.objects.filter(hashkey=hashkey, expiration__gt=now).delete()[0]
     CaptchaStore.objects.filter(hashkey=hashkey).delete()
-    return response is None
+    if response is None:
+        return PASSED
+    return WRONG if alive else EXPIRED
 
 
 class PortalCaptchaInput(CaptchaTextInput):
@@ -60,6 +77,8 @@ class PortalCaptchaInput(CaptchaTextInput):
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
         context["helpdesk_phone"] = settings.HELPDESK_PHONE
+        # The page says so when the picture has expired (static/js/portal.js).
+        context["timeout_seconds"] = int(settings.CAPTCHA_TIMEOUT * 60)
         return context
 
 
@@ -75,13 +94,17 @@ class PortalCaptchaField(CaptchaField):
 
     def clean(self, value):
         forms.MultiValueField.clean(self, value)
-        response, value[1] = (value[1] or "").strip().lower(), ""
+        response, value[1] = normalize_captcha_answer(value[1]), ""
         if captcha_settings.CAPTCHA_TEST_MODE and response == "passed":
             use_captcha(hashkey=value[0], response=None)
         elif not self.required and not response:
             pass
-        elif not use_captcha(hashkey=value[0], response=response):
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        else:
+            outcome = use_captcha(hashkey=value[0], response=response)
+            if outcome == EXPIRED:
+                raise ValidationError(self.error_messages["expired"], code="expired")
+            if outcome != PASSED:
+                raise ValidationError(self.error_messages["invalid"], code="invalid")
         return value
 
 
@@ -92,12 +115,13 @@ def captcha_field():
             attrs={
                 "inputmode": "numeric",
                 "autocomplete": "off",
-                "maxlength": 6,
-                "pattern": "[0-9]*",
+                # Room for spaces ("958 278"): they are dropped when it is checked.
+                "maxlength": 20,
             }
         ),
         error_messages={
             "invalid": _("驗證碼不正確，請輸入圖片中的 6 位數字。"),
+            "expired": _("驗證碼已過期，請按「更換驗證碼」。"),
             "required": _("請輸入驗證碼。"),
         },
     )

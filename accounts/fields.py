@@ -3,9 +3,11 @@ password boxes, and the new-password pair with the whole policy."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.profile import PHONE_VALIDATOR
+from accounts.common_passwords import normalize_password
+from accounts.profile import PHONE_VALIDATOR, normalize_email, normalize_phone, normalize_text
 from accounts.validators import (
     password_too_long,
     password_too_long_message,
@@ -16,6 +18,16 @@ USERNAME_HELP = _(
     "若您為學校主(子)帳號人員，[帳號]前綴請包含該校校代碼。"
     "範例：[010300_myaccount] ○；[myaccount] ×"
 )
+
+
+def unit_prefix_hint(typed: str) -> str:
+    """Said when a typed login name has no ``CODE_`` in front (accounts.normalize
+    has_unit_prefix): decided from what was typed alone, the same whether or not some
+    account (a staff member's) has that name."""
+    return gettext(
+        "您輸入的帳號「%(typed)s」前面沒有校代碼。學校主(子)帳號的帳號是「校代碼_帳號」，"
+        "例如 010300_%(typed)s（010300 請換成貴校的校代碼；不知道校代碼可以查詢學校主帳號負責人）。"
+    ) % {"typed": typed}
 
 
 class PasswordField(forms.CharField):
@@ -32,8 +44,27 @@ class PasswordField(forms.CharField):
         return value
 
 
+class ProfileTextField(forms.CharField):
+    """A name, office or title: full width typed in half width (accounts.profile)."""
+
+    def to_python(self, value):
+        return normalize_text(super().to_python(value))
+
+
+class PhoneField(forms.CharField):
+    def to_python(self, value):
+        return normalize_phone(super().to_python(value))
+
+
+class ProfileEmailField(forms.EmailField):
+    """An e-mail address: half width, the domain in lower case, then checked."""
+
+    def to_python(self, value):
+        return normalize_email(super().to_python(value))
+
+
 def full_name_field():
-    return forms.CharField(
+    return ProfileTextField(
         label=_("姓名"),
         max_length=50,
         error_messages={"required": _("請輸入姓名。")},
@@ -42,7 +73,7 @@ def full_name_field():
 
 
 def email_field(label=None, required_message=None):
-    return forms.EmailField(
+    return ProfileEmailField(
         label=label or _("信箱"),
         max_length=254,
         error_messages={
@@ -106,7 +137,7 @@ class NewPasswordMixin:
                 validate_new_password(first, self.account, history=self.check_history)
             except ValidationError as error:
                 self.add_error("new_password1", error)
-        if first and second and first != second:
+        if first and second and normalize_password(first) != normalize_password(second):
             self.add_error("new_password2", _("兩次輸入的密碼不一致。"))
         return cleaned
 
@@ -116,19 +147,19 @@ class NewPasswordMixin:
 
 
 def office_field():
-    return forms.CharField(
+    return ProfileTextField(
         label=_("處室名稱"), max_length=50, error_messages={"required": _("請輸入處室名稱。")}
     )
 
 
 def title_field():
-    return forms.CharField(
+    return ProfileTextField(
         label=_("職稱"), max_length=50, error_messages={"required": _("請輸入職稱。")}
     )
 
 
 def phone_field(label=None, help_text=None):
-    return forms.CharField(
+    return PhoneField(
         label=label or _("電話(分機)"),
         max_length=30,
         validators=[PHONE_VALIDATOR],

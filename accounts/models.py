@@ -18,10 +18,21 @@ from accounts.normalize import normalize_login_name
 from accounts.sessions import AccountSession  # noqa: F401
 
 LOCAL_PART_PATTERN = r"^[a-z0-9.\-]{2,30}\Z"
-local_part_validator = RegexValidator(
+_local_part_characters = RegexValidator(
     LOCAL_PART_PATTERN,
     _("帳號只能使用英文、數字、「.」、「-」，長度 2 到 30 個字元。"),
 )
+_local_part_has_letter_or_digit = RegexValidator(
+    r"[a-z0-9]",
+    _("帳號至少要有一個英文字母或數字，不能只有「.」或「-」。"),
+)
+
+
+def local_part_validator(value: str) -> None:
+    """Letters, digits, "." and "-", 2 to 30 of them, at least one a letter or a digit
+    (SPEC section 2; ``-.`` names nobody)."""
+    _local_part_characters(value)
+    _local_part_has_letter_or_digit(value)
 
 
 def hash_secret(value: str) -> str:
@@ -266,7 +277,7 @@ class SecurityEvent(models.Model):
         PASSWORD_CHANGE_REQUIRED = "password_change_required", _("要求變更密碼")
         EMAIL_CHANGE_REQUESTED = "email_change_requested", _("申請變更信箱")
         EMAIL_CHANGED = "email_changed", _("變更信箱")
-        ACCOUNT_LOOKUP = "account_lookup", _("查詢帳號")
+        ACCOUNT_LOOKUP = "account_lookup", _("忘記帳號")
         THROTTLED = "throttled", _("操作過於頻繁")
         STATION_GRANTED = "station_granted", _("授予編報站權限")
         STATION_REVOKED = "station_revoked", _("移除編報站權限")
@@ -285,6 +296,7 @@ class SecurityEvent(models.Model):
             _("重新產生復原碼"),
         )
         TWO_FACTOR_FAILED = "two_factor_failed", _("雙因子驗證碼錯誤")
+        TWO_FACTOR_CODE_REUSED = "two_factor_code_reused", _("雙因子驗證碼剛用過")
         SIGN_IN_CODE_REQUESTED = "sign_in_code_requested", _("密碼正確，等待驗證碼")
         TWO_FACTOR_BINDING_REQUIRED = "two_factor_binding_required", _("要求綁定雙因子認證")
         MAIN_ROLE_TRANSFERRED = "main_role_transferred", _("轉移主帳號")
@@ -382,7 +394,7 @@ class PendingPublicRequest(models.Model):
         VERIFICATION_RESEND = "verification_resend", _("補寄驗證信（待開通帳號）")
         PASSWORD_RESET = "password_reset", _("忘記密碼")
         PASSWORD_RESET_AGAIN = "password_reset_again", _("重寄驗證信")
-        ACCOUNT_LIST = "account_list", _("查詢帳號")
+        ACCOUNT_LIST = "account_list", _("忘記帳號")
         SUB_ACCOUNT_REQUEST = "sub_account_request", _("申請子帳號")
 
     kind = models.CharField(max_length=30, choices=Kind.choices)

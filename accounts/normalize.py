@@ -17,3 +17,17 @@ def same_text(a: str, b: str) -> bool:
         unicodedata.normalize("NFKC", a or "").strip()
         == unicodedata.normalize("NFKC", b or "").strip()
     )
+
+
+def has_unit_prefix(typed: str | None) -> bool:
+    """Whether a typed login name has the ``CODE_`` in front that every school account's
+    name has. Decided from what was typed alone, never from whether an account exists."""
+    return "_" in normalize_login_name(typed)
+
+
+def without_unit_prefix(local_part: str | None, unit_code: str) -> str:
+    """A local part as a holder may type it on the create form, with the unit's own prefix
+    (``010300_test03``): the part after it, normalised. Anything else is returned as is."""
+    local_part = normalize_login_name(local_part)
+    prefix = f"{normalize_login_name(unit_code)}_"
+    return local_part[len(prefix) :] if local_part.startswith(prefix) else local_part

@@ -1,7 +1,10 @@
 """A person's profile (SPEC section 2): name, office, title, office phone and official e-mail,
-all required, and the rules every form and import checks them by."""
+all required; how what people type is stored (the same on every form, the CSV import, the
+admin and every service: ``normalize_profile``), and the rules they are checked by."""
 
-from dataclasses import dataclass
+import re
+import unicodedata
+from dataclasses import dataclass, replace
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, validate_email
@@ -21,6 +24,52 @@ class Profile:
     title: str
     phone: str
     email: str
+
+
+# Full-width digits and Latin letters and the ideographic space, as half width. Only these:
+# a name's Chinese characters are never touched (NFKC would change some of them), nor its
+# Chinese punctuation (「」（）are how offices and titles are written).
+HALF_WIDTH = {
+    code: code - 0xFEE0
+    for start, end in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+    for code in range(start, end + 1)
+} | {0x3000: 0x20}
+DASHES = re.compile(r"[\u2010-\u2015\u2212\uFE58\uFE63]")
+
+
+def normalize_text(value: str | None) -> str:
+    """A name, office or title as stored: full-width letters, digits and spaces in half
+    width (``Ｂ棟`` is ``B棟``), runs of spaces as one, no spaces at the ends."""
+    return " ".join((value or "").translate(HALF_WIDTH).split())
+
+
+def normalize_phone(value: str | None) -> str:
+    """An office phone as stored: half width (``０４９－２９１０９６０＃３７６５`` is
+    ``049-2910960#3765``), every kind of dash a hyphen, single spaces."""
+    value = DASHES.sub("-", unicodedata.normalize("NFKC", value or ""))
+    return " ".join(value.split())
+
+
+def normalize_email(value: str | None) -> str:
+    """An e-mail address as stored: half width, no spaces, the Chinese full stop as a dot,
+    and the domain in lower case (``Wang@School.EDU.tw`` is ``Wang@school.edu.tw``; the part
+    before the @ is kept as typed, as mail servers may tell its cases apart)."""
+    value = unicodedata.normalize("NFKC", value or "").replace("。", ".")
+    value = "".join(value.split())
+    local, at, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}" if at else value
+
+
+def normalize_profile(profile: Profile) -> Profile:
+    """Every field of a profile as stored (the CSV import calls this too)."""
+    return replace(
+        profile,
+        full_name=normalize_text(profile.full_name),
+        office=normalize_text(profile.office),
+        title=normalize_text(profile.title),
+        phone=normalize_phone(profile.phone),
+        email=normalize_email(profile.email),
+    )
 
 
 def validate_profile(profile: Profile) -> dict[str, list[str]]:

@@ -5,10 +5,12 @@ django-ratelimit. A limit answers with a clear page (``render_throttled``), neve
 import hashlib
 import logging
 import time
+from datetime import timedelta
 
 from django.core.cache import cache
 from django.shortcuts import render
-from django_ratelimit.core import is_ratelimited
+from django.utils import timezone
+from django_ratelimit.core import get_usage
 
 from accounts.models import SecurityEvent
 from accounts.security_log import record_security_event
@@ -39,16 +41,11 @@ LIMITS = {
 }
 
 
-def captcha_passed(form) -> bool:
-    """Whether a validated form's captcha passed. Public forms count a submission against
-    their per-address limits only then: posts with a wrong captcha cost an attacker nothing,
-    so they must not use up the allowance of a whole school behind one address."""
-    return "captcha" not in form.errors
-
-
 def address_throttled(request, scope: str) -> bool:
-    """Count this request against the scope's per-address limits (public forms: once the
-    captcha has passed). The address is the one the security log records (``client_ip``)."""
+    """Count this request against the scope's per-address limits. Public forms call this
+    only for a well-formed submission (captcha passed, every field well-formed): a wrong
+    captcha or a typo must not use up the allowance of a whole school behind one address.
+    The address is the one the security log records (``client_ip``)."""
     return _count(request, scope, "ip", client_ip(request) or "unknown")
 
 
@@ -66,7 +63,7 @@ def _count(request, scope: str, kind: str, value: str) -> bool:
         if limit_kind != kind:
             continue
         try:
-            exceeded = is_ratelimited(
+            usage = get_usage(
                 request,
                 group=f"portal:{scope}:{kind}",
                 key=lambda _group, _request, value=value: value,
@@ -79,8 +76,13 @@ def _count(request, scope: str, kind: str, value: str) -> bool:
         except Exception:  # the cache backend's own connection errors
             logger.warning("rate-limit cache unavailable; %s not counted", scope, exc_info=True)
             continue
+        exceeded = bool(usage and usage["should_limit"])
         if exceeded and not limited:
             request.portal_exceeded_limit = (scope, kind, value, rate)
+        if exceeded:
+            # When the window that refused this ends (the latest, if two refused).
+            wait = usage["time_left"] if usage["time_left"] > 0 else _window_seconds(rate)
+            request.portal_retry_after = max(getattr(request, "portal_retry_after", 0), wait)
         limited |= exceeded
     return limited
 
@@ -108,8 +110,9 @@ def _first_refusal_in_window(request) -> bool:
 
 
 def render_throttled(request):
-    """The clear page for a refused request. The first refusal of a limit in its window is
-    written to the security event log; the rest only to the process log."""
+    """The clear page for a refused request, saying when to try again (the end of the limit's
+    window). The first refusal of a limit in its window is written to the security event
+    log; the rest only to the process log."""
     if _first_refusal_in_window(request):
         record_security_event(
             kind=SecurityEvent.Kind.THROTTLED,
@@ -119,4 +122,14 @@ def render_throttled(request):
         )
     else:
         logger.info("rate limit: %s refused again (event already written)", request.path)
-    return render(request, "accounts/throttled.html", status=429)
+    wait = getattr(request, "portal_retry_after", 0) or 3600
+    retry_at = timezone.localtime() + timedelta(seconds=wait)
+    minutes = max(1, -(-wait // 60))  # rounded up
+    response = render(
+        request,
+        "accounts/throttled.html",
+        {"retry_at": retry_at, "minutes": minutes},
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response

@@ -2,7 +2,12 @@
 
 Django runs every validator and reports all failures at once. Each validator needs the
 account (``user``) for the side-dependent length, history, login name and dictionary words;
-without it the checks that need it are skipped.
+without it the checks that need it are skipped. Every rule checks the password as NFKC gives
+it (full width is half width), as the hasher stores it (accounts/hashers.py).
+
+The checklist under every new-password field (templates/partials/_password_rules.html,
+accounts/static/accounts/password-rules.js) shows these rules in these words and runs the
+same checks in the browser as the person types; the history rule is the only one it cannot.
 """
 
 from django.contrib.auth.hashers import check_password
@@ -12,15 +17,14 @@ from django.contrib.auth.password_validation import (
 )
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from zxcvbn import zxcvbn
+
+from accounts.common_passwords import is_common_or_guessable, normalize_password
 
 SCHOOL_MIN_LENGTH = 8
 ADMIN_MIN_LENGTH = 12
 MAX_LENGTH = 128
 HISTORY_SIZE = 3
 RUN_LENGTH = 4
-MIN_ZXCVBN_SCORE = 3
-ZXCVBN_MAX_LENGTH = 72  # zxcvbn's own limit
 
 # Keyboard rows and alphabets; a run of 4 in either direction is refused.
 SEQUENCES = (
@@ -35,9 +39,10 @@ SEQUENCES = (
 
 
 def password_too_long(password: str) -> bool:
-    """Over 128 characters: refused before any rule runs and before anything is hashed (a
-    megabyte-long password would cost seconds of hashing and of the rules)."""
-    return len(password) > MAX_LENGTH
+    """Over 128 characters, as typed or once normalised (NFKC makes a few characters several):
+    refused before any rule runs and before anything is hashed (a megabyte-long password
+    would cost seconds of hashing and of the rules)."""
+    return len(password) > MAX_LENGTH or len(normalize_password(password)) > MAX_LENGTH
 
 
 def password_too_long_message() -> str:
@@ -53,21 +58,41 @@ def validate_new_password(password: str, user=None, *, history: bool = True) -> 
     intruder with a session whether a guess is right, with no lockout counting."""
     if password_too_long(password):
         raise ValidationError(password_too_long_message(), code="password_too_long")
+    password = normalize_password(password)
     validators = get_default_password_validators()
     if not history:
         validators = [v for v in validators if not isinstance(v, PasswordHistoryValidator)]
     validate_password(password, user, validators)
 
 
-def _min_length(user) -> int:
+def min_length(user) -> int:
+    """This account's minimum: 12 on the admin side (staff included), 8 on the school side."""
     if user is not None and getattr(user, "is_admin_side", False):
         return ADMIN_MIN_LENGTH
     return SCHOOL_MIN_LENGTH
 
 
+def min_length_for_login_name(typed: str) -> int:
+    """The minimum for whoever a typed login name would be (the forgot-password page, which
+    must not look the account up): a school's code before the underscore means 8, anything
+    else (an agency's code, a staff name without one) 12. Units are public (the holder
+    lookup), so this says nothing about whether the account exists."""
+    from accounts.normalize import normalize_login_name
+    from schools.models import Unit
+
+    code, underscore, _local = normalize_login_name(typed).partition("_")
+    unit = Unit.objects.filter(code__iexact=code).first() if underscore else None
+    if unit is not None and not unit.is_admin_side:
+        return SCHOOL_MIN_LENGTH
+    return ADMIN_MIN_LENGTH
+
+
 class LengthValidator:
+    code = "length"
+
     def validate(self, password, user=None):
-        minimum = _min_length(user)
+        password = normalize_password(password)
+        minimum = min_length(user)
         if len(password) < minimum:
             raise ValidationError(
                 _("密碼長度至少需要 %(minimum)d 個字元。") % {"minimum": minimum},
@@ -76,8 +101,13 @@ class LengthValidator:
         if password_too_long(password):
             raise ValidationError(password_too_long_message(), code="password_too_long")
 
-    def get_help_text(self):
-        return _("學校端密碼長度最少 8 個字元，管理端最少 12 個字元，最多 128 個字元。")
+    def get_help_text(self, minimum=None):
+        if minimum is None:
+            return _("學校端密碼長度最少 8 個字元，管理端最少 12 個字元，最多 128 個字元。")
+        return _("長度最少 %(minimum)d 個字元，最多 %(maximum)d 個字元。") % {
+            "minimum": minimum,
+            "maximum": MAX_LENGTH,
+        }
 
 
 def character_classes(password: str) -> int:
@@ -91,8 +121,10 @@ def character_classes(password: str) -> int:
 
 
 class CharacterClassValidator:
+    code = "classes"
+
     def validate(self, password, user=None):
-        if character_classes(password) < 3:
+        if character_classes(normalize_password(password)) < 3:
             raise ValidationError(
                 _("密碼須包含數字、小寫字母、大寫字母、符號其中至少 3 種。"),
                 code="password_too_few_classes",
@@ -104,7 +136,11 @@ class CharacterClassValidator:
 
 class PasswordHistoryValidator:
     """Not one of the account's last 3 passwords. The history is written when a password
-    is saved (``password_changed``), from the hash Django just made: nothing is hashed twice."""
+    is saved (``password_changed``), from the hash Django just made: nothing is hashed twice.
+    The hasher compares normalised passwords (a full-width typing of an old one is the old
+    one)."""
+
+    code = "history"
 
     def validate(self, password, user=None):
         if user is None or user.pk is None:
@@ -130,10 +166,12 @@ class PasswordHistoryValidator:
 
 
 class LoginNameValidator:
+    code = "login-name"
+
     def validate(self, password, user=None):
         if user is None:
             return
-        lowered = password.lower()
+        lowered = normalize_password(password).lower()
         names = {n.lower() for n in (user.username, getattr(user, "local_part", "")) if n}
         if any(name in lowered for name in names):
             raise ValidationError(
@@ -156,8 +194,10 @@ def find_run(password: str) -> str | None:
 
 
 class SequenceValidator:
+    code = "sequence"
+
     def validate(self, password, user=None):
-        run = find_run(password)
+        run = find_run(normalize_password(password))
         if run:
             raise ValidationError(
                 _("密碼不可使用鍵盤或字母順序（例如 qwer、abcd、1234），這組密碼含有「%(run)s」。")
@@ -182,18 +222,27 @@ def dictionary_words(user) -> list[str]:
 
 
 class GuessabilityValidator:
+    """Rule 6: not common or guessable (accounts/common_passwords.py says what that is)."""
+
+    code = "common"
+
     def validate(self, password, user=None):
-        # zxcvbn's run time grows with the length, and zxcvbn >= 4.5 raises ValueError past
-        # 72 characters: score the first 72 (a longer password's head decides its strength).
-        result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=dictionary_words(user))
-        if result["score"] < MIN_ZXCVBN_SCORE:
+        if is_common_or_guessable(password, dictionary_words(user)):
             raise ValidationError(
-                _("密碼太常見或太容易猜到，請改用較長、較不規則的組合。"),
+                _("密碼太常見或容易猜到。%(advice)s") % {"advice": common_password_advice()},
                 code="password_too_guessable",
             )
 
     def get_help_text(self):
-        return _("過於常見或容易猜到的密碼（例如包含姓名、校代碼、信箱）將不予通過。")
+        return _(
+            "不可太常見或容易猜到：常見密碼、字典上的字加數字或符號、年份或日期、"
+            "鍵盤排列，以及您的姓名、校代碼、信箱都不行。"
+        )
+
+
+def common_password_advice() -> str:
+    """What to do when rule 6 refuses a password: the checklist shows it, the error says it."""
+    return _("避免使用常見字詞或年份，可改用幾個不相關的詞。")
 
 
 # The rules in the order the pages list them under a new-password field (SPEC section 4).
@@ -207,6 +256,36 @@ POLICY = [
 ]
 
 
-def policy_rules() -> list[str]:
-    """The policy's rules in words, as the pages show them."""
-    return [validator().get_help_text() for validator in POLICY]
+def checklist_context(*, account=None, typed_login_name: str = "") -> dict:
+    """What the checklist under a new-password field needs: the rules for this account (its
+    own length), and what rules 4 and 6 compare the password with. A public page that must
+    not look the account up (forgot password) gives only what was typed."""
+    if account is not None:
+        minimum = min_length(account)
+        login_names = [account.username, getattr(account, "local_part", "")]
+        words = dictionary_words(account)
+    else:
+        minimum = min_length_for_login_name(typed_login_name)
+        login_names = [typed_login_name, typed_login_name.partition("_")[2]]
+        words = [typed_login_name]
+    return {
+        "rules": policy_rules(minimum),
+        "password_min_length": minimum,
+        "login_names": [name for name in login_names if name],
+        "user_words": words,
+        "common_advice": common_password_advice(),
+    }
+
+
+def policy_rules(minimum: int | None = None) -> list[dict]:
+    """The policy's rules in words, as the checklist under a new-password field shows them:
+    each with its code (what the browser checks) and text. ``minimum``: this account's
+    length (8 or 12); without it the length rule names both sides."""
+    rules = []
+    for validator in POLICY:
+        if validator is LengthValidator:
+            text = validator().get_help_text(minimum)
+        else:
+            text = validator().get_help_text()
+        rules.append({"code": validator.code, "text": text})
+    return rules

@@ -3,12 +3,16 @@
 ``SMTPBackend`` is what ``EMAIL_URL`` selects: Django's SMTP backend with a short timeout
 to connect, one fit for the end of DATA, and a clear word when a message may have been
 delivered without the relay saying so. ``ConsoleAndFileBackend`` is the embedded default's:
-it prints each message and keeps it as an .eml file, so a newcomer without an SMTP server
-can open var/mail/*.eml (or read the console) and follow the set-password link in it.
+it keeps each message as an .eml file and prints its recipient, subject and text (not the
+whole MIME message with its HTML), so a newcomer without an SMTP server can follow the
+set-password link from the console or from var/mail/*.eml.
 """
 
 import functools
 import smtplib
+import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -114,13 +118,37 @@ class SMTPBackend(DjangoSMTPBackend):
             raise
 
 
+_quiet = threading.local()
+
+
+@contextmanager
+def files_only():
+    """Mail sent in this block is kept as files but not printed (the demo prints its own
+    summary first, and says where the files are)."""
+    _quiet.on = True
+    try:
+        yield
+    finally:
+        _quiet.on = False
+
+
 class ConsoleAndFileBackend(ConsoleBackend):
     def send_messages(self, email_messages):
-        sent = super().send_messages(email_messages)
         folder = Path(settings.EMAIL_FILE_PATH)
         folder.mkdir(parents=True, exist_ok=True)
         for message in email_messages:
             stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
             path = folder / f"{stamp}-{get_random_string(6)}.eml"
             path.write_bytes(message.message().as_bytes())
-        return sent
+            if not getattr(_quiet, "on", False):
+                self._print(message, path)
+        return len(email_messages)
+
+    def _print(self, message, path):
+        stream = self.stream or sys.stdout
+        rule = "-" * 72
+        stream.write(
+            f"{rule}\nMail to {', '.join(message.to)}: {message.subject}\n"
+            f"(kept as {path})\n\n{message.body.rstrip()}\n{rule}\n"
+        )
+        stream.flush()

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 
 def portal(request):
@@ -7,4 +8,7 @@ def portal(request):
         "helpdesk_phone": settings.HELPDESK_PHONE,
         "helpdesk_email": settings.HELPDESK_EMAIL,
         "passkeys_available": settings.PASSKEYS_AVAILABLE,
+        # Punctuation is the language's: "登入｜平臺" but "Sign in | Platform".
+        "title_separator": _("｜"),
+        "list_separator": _("、"),
     }

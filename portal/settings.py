@@ -324,7 +324,9 @@ AUTHENTICATION_BACKENDS = [
 
 PASSWORD_HASHERS = [
     "accounts.hashers.PortalArgon2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # Hashes made before passwords were normalised (issue 16); re-hashed at the next sign-in.
+    "accounts.hashers.LegacyArgon2PasswordHasher",
+    "accounts.hashers.LegacyPBKDF2PasswordHasher",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -363,7 +365,8 @@ EMAIL_CHANGE_LINK_HOURS = env_int("EMAIL_CHANGE_LINK_HOURS", 24)
 PASSWORD_MAX_AGE_DAYS = env_int("PASSWORD_MAX_AGE_DAYS", 0)
 # Raise this when a rule of the password policy (accounts/validators.py) gets stricter: every
 # password is then checked again against the policy at its next sign-in.
-PASSWORD_POLICY_VERSION = 1
+# 2 (issue 16): rule 6 refuses common and guessable passwords instead of a zxcvbn score.
+PASSWORD_POLICY_VERSION = 2
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
 # However active, a session ends this many hours after its sign-in (accounts/middleware.py).
 SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 12)
@@ -569,6 +572,8 @@ CAPTCHA_SPEECH_TIMEOUT = env_float("CAPTCHA_SPEECH_TIMEOUT", 5.0)  # seconds
 LANGUAGE_CODE = "zh-hant"
 LANGUAGES = [("zh-hant", "繁體中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates in each language's own way: 2025-03-01 09:30, or 1 Mar 2025, 09:30 in English.
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = "Asia/Taipei"
 USE_I18N = True
 USE_TZ = True

@@ -28,6 +28,7 @@ class UnitAdmin(admin.ModelAdmin):
 
 
 APPLICATION_FIELDS = [
+    "needs_attention",
     "unit",
     "unit_name",
     "current_main_account",
@@ -53,8 +54,17 @@ class MainAccountApplicationAdmin(admin.ModelAdmin):
     Approval goes through create_main_account, so the account gets its set-password mail."""
 
     change_form_template = "schools/admin/application_change_form.html"
-    list_display = ["id", "created_at", "unit", "unit_name", "full_name", "local_part", "status"]
-    list_filter = ["status", "unit__side"]
+    list_display = [
+        "id",
+        "created_at",
+        "unit",
+        "unit_name",
+        "full_name",
+        "local_part",
+        "status",
+        "needs_attention",
+    ]
+    list_filter = ["status", "unit__side", ("needs_attention", admin.EmptyFieldListFilter)]
     list_select_related = ["unit"]
     search_fields = [
         "unit__code",

@@ -14,17 +14,20 @@ from accounts.fields import (
 )
 from accounts.forms import ProfileForm
 from accounts.models import Account, local_part_validator
-from accounts.normalize import normalize_login_name
+from accounts.normalize import normalize_login_name, without_unit_prefix
 from accounts.profile import Profile
-from accounts.services.new_accounts import validate_new_local_part
+from accounts.services.new_accounts import typed_with_a_unit_code, validate_new_local_part
 from schools.csv_files import read_import_file
 from schools.models import unit_code_validator
+from schools.services.applications import already_applied_message, pending_application
 from schools.services.bulk_actions import ACTIONS as BULK_ACTIONS
 from schools.services.bulk_actions import STATION_ACTIONS
+from schools.services.transfer import transfer_candidates
 from schools.services.units import find_unit
 from stations.models import Station
 
 HAS_MAIN_ACCOUNT = "has_main_account"
+ALREADY_APPLIED = "already_applied"
 MAIN_ACCOUNT_DISABLED = "main_account_disabled"
 
 
@@ -89,10 +92,11 @@ class MainAccountApplicationForm(forms.Form):
             "請勿填寫私人信箱；設定密碼的驗證信會寄到這裡，務必填寫正確。"
         )
         self.unit = None
+        self.typed_unit = None  # the unit of the typed code, even when it may not apply
 
     def clean_code(self):
         code = normalize_login_name(self.cleaned_data["code"])
-        unit = find_unit(code)
+        unit = self.typed_unit = find_unit(code)
         if unit is None:
             raise ValidationError(_("查無此校代碼，請確認您填寫的校代碼是否正確（例如 010300）。"))
         main = Account.objects.filter(unit=unit, role=Account.Role.MAIN).first()
@@ -107,11 +111,21 @@ class MainAccountApplicationForm(forms.Form):
                 _("這個學校已經有主帳號，請洽詢目前的主帳號負責人辦理轉移。"),
                 code=HAS_MAIN_ACCOUNT,
             )
+        pending = pending_application(unit)
+        if pending is not None:
+            raise ValidationError(already_applied_message(pending), code=ALREADY_APPLIED)
         self.unit = unit
         return unit.code
 
     def clean_local_part(self):
         local_part = normalize_login_name(self.cleaned_data["local_part"])
+        if self.typed_unit is not None:  # typed with the school's code in front: understood
+            local_part = without_unit_prefix(local_part, self.typed_unit.code)
+        if typed_with_a_unit_code(local_part):
+            raise ValidationError(
+                _("帳號只要填「_」後面的部分，例如 %(example)s；系統會自動加上校代碼。")
+                % {"example": local_part.partition("_")[2]}
+            )
         local_part_validator(local_part)
         return local_part
 
@@ -160,9 +174,10 @@ class SubAccountProfileForm(ProfileForm):
 class SubAccountCreateForm(SubAccountProfileForm):
     local_part = forms.CharField(
         label=_("子帳號"),
-        max_length=30,
+        max_length=41,  # 30, or typed with the unit's code in front (understood)
         help_text=_(
-            "可以使用英文、數字、「.」、「-」組合而成，2 到 30 個字元（系統會檢查是否重複）。"
+            "可以使用英文、數字、「.」、「-」組合而成，2 到 30 個字元（系統會檢查是否重複）；"
+            "不必輸入校代碼。"
         ),
         error_messages={"required": _("請輸入子帳號。")},
         widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
@@ -183,6 +198,7 @@ class SubAccountCreateForm(SubAccountProfileForm):
         self.unit = unit
         super().__init__(*args, unit=unit, **kwargs)
         self.fields["local_part"].widget.attrs["data-prefix"] = f"{unit.code}_"
+        self.order_fields(self.field_order)  # stations were added after the order was set
 
     def clean(self):
         cleaned = super().clean()
@@ -204,13 +220,53 @@ class SubAccountCreateForm(SubAccountProfileForm):
         return cleaned
 
 
-class TransferForm(forms.Form):
-    successor = forms.CharField(
-        label=_("接任者的帳號"),
-        max_length=150,
-        help_text=_("接任者必須是貴單位已開通的子帳號，例如 010300_teacher01。"),
-        error_messages={"required": _("請輸入接任者的帳號。")},
-    )
+class SuccessorField(forms.ModelChoiceField):
+    """One of the unit's active sub-accounts, by login name (however it is typed)."""
+
+    def __init__(self, holder, **kwargs):
+        super().__init__(
+            queryset=transfer_candidates(holder),
+            to_field_name="username",
+            label=_("接任者"),
+            empty_label=_("請選擇接任者"),
+            help_text=_(
+                "清單中是貴單位已開通的子帳號（例如 %(code)s_teacher01）。接任者還沒有帳號嗎？"
+                "請先替他建立子帳號，他設定密碼後就會出現在這裡。"
+            )
+            % {"code": holder.unit.code},
+            error_messages={
+                "required": _("請選擇接任者。"),
+                "invalid_choice": _(
+                    "接任者必須是貴單位已開通的子帳號（帳號是 %(code)s_ 開頭），請從清單選擇。"
+                )
+                % {"code": holder.unit.code},
+            },
+            **kwargs,
+        )
+
+    def to_python(self, value):
+        return super().to_python(normalize_login_name(value) if value else value)
+
+    def label_from_instance(self, account):
+        return _("%(name)s（%(username)s）%(office)s %(title)s") % {
+            "name": account.full_name,
+            "username": account.username,
+            "office": account.office,
+            "title": account.title,
+        }
+
+
+class TransferChoiceForm(forms.Form):
+    """Step 1 of the transfer: who takes over."""
+
+    def __init__(self, *args, holder, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["successor"] = SuccessorField(holder)
+
+
+class TransferForm(TransferChoiceForm):
+    """Step 2, on the page that names both people: the holder's password."""
+
     password = PasswordField(
         label=_("您的密碼"),
         error_messages={"required": _("請輸入您的密碼。")},

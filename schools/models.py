@@ -81,6 +81,8 @@ class MainAccountApplication(models.Model):
         related_name="+",
     )
     rejection_reason = models.TextField(_("退回原因"), blank=True)
+    # Set at submission when something looks wrong (an agency's code with a school's name).
+    needs_attention = models.CharField(_("請客服留意"), max_length=200, blank=True)
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("建立的主帳號"),
@@ -105,7 +107,11 @@ class MainAccountApplication(models.Model):
                 name="application_decided_when_not_pending",
             ),
         ]
-        indexes = [models.Index(fields=["status", "-created_at"], name="application_status")]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="application_status"),
+            # /apply/ looks for the unit's pending application (one at a time).
+            models.Index(fields=["unit", "status"], name="application_unit_status"),
+        ]
         permissions = [("decide_mainaccountapplication", _("可核准或退回主帳號申請"))]
 
     def __str__(self):
@@ -400,3 +406,36 @@ class ImportedRow(models.Model):
 
     def __str__(self):
         return f"{self.line} {self.get_outcome_display()} {self.username}"
+
+
+class ConsentReminder(models.Model):
+    """One 催報 mail: a holder reminded a person to consent to a station (at most one a day
+    per person and station; schools/services/consent_reminders.py)."""
+
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("收件人"),
+        on_delete=models.CASCADE,
+        related_name="consent_reminders",
+    )
+    station = models.ForeignKey(
+        "stations.Station", verbose_name=_("編報站"), on_delete=models.CASCADE, related_name="+"
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("寄件的主帳號"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    sent_at = models.DateTimeField(_("提醒時間"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("授權提醒")
+        verbose_name_plural = _("授權提醒")
+        indexes = [
+            models.Index(fields=["account", "station", "-sent_at"], name="consent_reminder_latest")
+        ]
+
+    def __str__(self):
+        return f"{self.account} {self.station} {self.sent_at:%Y-%m-%d %H:%M}"

@@ -65,7 +65,7 @@ def test_it_mails_every_login_name_of_that_address_in_that_unit(client, two_acco
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [SHARED]
-    assert "帳號查詢結果" in message.subject
+    assert "忘記帳號：您的帳號清單" in message.subject
     assert "010300_lin01" in message.body
     assert "010300_lin02" in message.body
     assert "010301_chen01" not in message.body

@@ -323,7 +323,7 @@ def test_paging_falls_back_gracefully(client, many, query, counter, count):
 
 def test_the_list_numbers_rows_across_pages_and_links_both_ways(client, many):
     page = client.get("/announce/?page=2&per_page=25").content.decode()
-    assert "<td>26</td>" in page and "<td>50</td>" in page
+    assert 'class="board__number">26</td>' in page and 'class="board__number">50</td>' in page
     assert 'href="?page=1&amp;per_page=25"' in page
     assert 'href="?page=3&amp;per_page=25"' in page
     # Newest first: the 60th is on page 1, the 35th opens page 2.

@@ -19,7 +19,7 @@ TOO_FEW_CLASSES = "密碼須包含數字、小寫字母、大寫字母、符號�
 REUSED = "新密碼不可與前 3 次設定的密碼相同。"
 CONTAINS_LOGIN_NAME = "密碼不可與帳號相同，也不可包含帳號。"
 RUN = "密碼不可使用鍵盤或字母順序（例如 qwer、abcd、1234），這組密碼含有「{run}」。"
-GUESSABLE = "密碼太常見或太容易猜到，請改用較長、較不規則的組合。"
+GUESSABLE = "密碼太常見或容易猜到。避免使用常見字詞或年份，可改用幾個不相關的詞。"
 
 
 def url(token):
@@ -195,12 +195,13 @@ def test_it_shows_the_rules_and_the_strength_meter_before_typing(client, set_pas
     page = response.content.decode()
     assert response.status_code == 200
     for rule in (
-        "學校端密碼長度最少 8 個字元，管理端最少 12 個字元，最多 128 個字元。",
+        "長度最少 8 個字元，最多 128 個字元。",
         "須包含數字、小寫字母、大寫字母、符號其中至少 3 種。",
         "不可與前 3 次設定的密碼相同。",
         "不可與帳號相同，也不可包含帳號。",
         "不可使用 4 個以上的鍵盤或字母順序（例如 qwer、asdf、abcd、1234）。",
-        "過於常見或容易猜到的密碼（例如包含姓名、校代碼、信箱）將不予通過。",
+        "不可太常見或容易猜到：常見密碼、字典上的字加數字或符號、年份或日期、"
+        "鍵盤排列，以及您的姓名、校代碼、信箱都不行。",
     ):
         assert rule in page
     assert 'data-strength-for="id_new_password1"' in page

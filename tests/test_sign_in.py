@@ -74,7 +74,8 @@ def test_a_wrong_captcha_refuses_without_counting_a_failure(client, holder, real
         },
     )
     assert response.status_code == 200
-    assert "驗證碼不正確" in response.content.decode()
+    # No such captcha (never drawn, spent or swept): the person needs a new one (issue 16).
+    assert "驗證碼已過期，請按「更換驗證碼」" in response.content.decode()
     assert "_auth_user_id" not in client.session
     assert not SecurityEvent.objects.filter(kind="sign_in_failed").exists()
 
@@ -437,7 +438,8 @@ def test_an_expired_captcha_fails_even_with_the_right_answer(client, holder, rea
         },
     )
     assert response.status_code == 200
-    assert "驗證碼不正確" in response.content.decode()
+    error = response.content.decode().split('id="id_captcha_error">')[1].split("</ul>")[0]
+    assert "驗證碼已過期，請按「更換驗證碼」" in error
     assert "_auth_user_id" not in client.session
 
 
@@ -450,7 +452,8 @@ def test_a_captcha_answers_once_right_or_wrong(client, holder, real_captcha):
     assert not CaptchaStore.objects.filter(hashkey=key).exists()
     again = client.post("/login/", {**form, "captcha_1": answer})
     assert "_auth_user_id" not in client.session
-    assert "驗證碼不正確" in again.content.decode()
+    error = again.content.decode().split('id="id_captcha_error">')[1].split("</ul>")[0]
+    assert "驗證碼已過期，請按「更換驗證碼」" in error
 
 
 # --- Parallel sign-ins (PostgreSQL) -----------------------------------------------------------

@@ -94,7 +94,7 @@ def test_wrong_captcha_posts_do_not_use_up_an_addresss_sign_in_limit(client, tea
     junk = {"username": "010300_teacher01", "password": "nope", **WRONG_CAPTCHA}
     for _ in range(20):
         response = client.post("/login/", junk)
-        assert response.status_code == 200 and "驗證碼不正確" in response.content.decode()
+        assert response.status_code == 200 and "驗證碼已過期" in response.content.decode()
     response = client.post(
         "/login/", {"username": "010300_teacher01", "password": GOOD_PASSWORD, **CAPTCHA_OK}
     )
@@ -123,13 +123,25 @@ def test_wrong_captcha_posts_do_not_use_up_a_public_forms_address_limit(
 
 
 def test_wrong_captcha_posts_do_not_use_up_the_application_forms_address_limit(
-    client, school, monkeypatch
+    client, school, other_school, monkeypatch
 ):
     monkeypatch.setitem(throttles.LIMITS, "main-account-apply", [("ip", "1/h")])
+    application = {
+        "unit_name": "學校",
+        "local_part": "secretary",
+        "full_name": "黃淑芬",
+        "title": "秘書",
+        "office": "秘書室",
+        "phone": "049-2910960#3001",
+        "email": "huang@school.edu.tw",
+    }
     for _ in range(10):
-        assert client.post("/apply/", {"code": "010300", **WRONG_CAPTCHA}).status_code == 200
-    assert client.post("/apply/", {"code": "010300", **CAPTCHA_OK}).status_code == 200
-    assert client.post("/apply/", {"code": "010300", **CAPTCHA_OK}).status_code == 429
+        post = {"code": "010300", **application, **WRONG_CAPTCHA}
+        assert client.post("/apply/", post).status_code == 200
+    post = {"code": "010300", **application, **CAPTCHA_OK}
+    assert client.post("/apply/", post).status_code == 302
+    post = {"code": "010301", **application, **CAPTCHA_OK}
+    assert client.post("/apply/", post).status_code == 429
 
 
 def test_wrong_captcha_posts_do_not_use_up_the_reset_code_pages_address_limit(

@@ -76,8 +76,8 @@ def test_only_an_active_sub_account_of_the_same_unit_can_succeed(
 
 @pytest.mark.django_db
 def test_both_fields_are_required_and_named_at_once(holder_in):
-    page = holder_in.post("/manage/transfer/", {}).content.decode()
-    assert "請輸入接任者的帳號" in page and "請輸入您的密碼" in page
+    page = holder_in.post("/manage/transfer/", {"password": ""}).content.decode()
+    assert "請選擇接任者" in page and "請輸入您的密碼" in page
 
 
 @pytest.mark.skipif(

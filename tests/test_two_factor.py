@@ -178,7 +178,7 @@ def test_the_code_used_to_bind_cannot_sign_in_again(teacher):
         password_step(other, teacher.username)
         response = code_step(other, code)
     assert not signed_in(other)
-    assert "目前【1】" in response.content.decode()
+    assert "這組驗證碼剛用過，請等下一組" in response.content.decode()
 
 
 def test_binding_needs_the_current_password_as_well_as_the_code(teacher):
@@ -268,7 +268,7 @@ def test_a_replayed_code_is_refused_even_within_its_30_seconds(teacher):
         password_step(second, teacher.username)
         response = code_step(second, code)
     assert signed_in(first) and not signed_in(second)
-    assert "每個驗證碼只能用一次" in response.content.decode()
+    assert "這組驗證碼剛用過，請等下一組" in response.content.decode()
     # An older code (the step before, still within the drift allowance) is refused too.
     with time_machine.travel(MOMENT, tick=False):
         response = code_step(second, totp(secret).at(MOMENT - timedelta(seconds=30)))

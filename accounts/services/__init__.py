@@ -9,9 +9,9 @@ two_factor_setup      binding an authenticator, recovery codes, unbinding, helpd
 set_password          set-password links, storing a new password
 new_accounts          pending accounts and a unit's main account
 public_requests       how the public forms hand their work to Celery (and keep it)
-verification_resend   獲取驗證信
+verification_resend   補寄驗證信
 password_reset        忘記密碼, by a code
-account_lookup        查詢帳號
+account_lookup        忘記帳號
 public_request_sweep  requests kept while the broker was down
 profile_change        a profile's fields
 password_change       a person's own password change

@@ -1,4 +1,4 @@
-"""查詢帳號 (forgot account, SPEC /account/lookup/): the login names an e-mail holds in a
+"""忘記帳號 (forgot account, SPEC /account/lookup/): the login names an e-mail holds in a
 unit, mailed to that e-mail; the page says the same for a miss."""
 
 from django.db import transaction

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, EmailChangeRequest, SecurityEvent, hash_secret
-from accounts.profile import Profile, validate_profile
+from accounts.profile import Profile, normalize_email, validate_profile
 from accounts.security_log import record_security_event
 from accounts.services.reauthentication import check_password_again
 from accounts.services.set_password import issue_set_password_link
@@ -31,7 +31,9 @@ def request_email_change(*, account: Account, new_email: str, password: str, req
     if error:
         raise ValidationError({"password": [error]})
     with transaction.atomic():
-        _propose_email(account=account, new_email=new_email.strip(), actor=account, request=request)
+        _propose_email(
+            account=account, new_email=normalize_email(new_email), actor=account, request=request
+        )
 
 
 def _propose_email(*, account: Account, new_email: str, actor: Account, request) -> None:
@@ -122,7 +124,7 @@ def change_email_for_person(*, account: Account, new_email: str, actor, request=
 
     Both are security events naming the actor and the old and new addresses.
     """
-    new_email = new_email.strip()
+    new_email = normalize_email(new_email)
     if new_email == account.email:
         return EmailChange.UNCHANGED
     if actor is not None and actor.pk == account.pk:

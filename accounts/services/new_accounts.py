@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, ReleasedLocalPart, SecurityEvent, local_part_validator
-from accounts.normalize import normalize_login_name
-from accounts.profile import Profile, validate_profile
+from accounts.normalize import without_unit_prefix
+from accounts.profile import Profile, normalize_profile, validate_profile
 from accounts.security_log import record_security_event
 from accounts.services.set_password import issue_set_password_link
 from mail import messages
@@ -24,8 +24,18 @@ def validate_new_local_part(
     """The normalized local part and what is wrong with it (SPEC section 2): letters,
     digits, "." and "-", 2 to 30 characters, not used before in the unit by anyone (a
     disabled account keeps its name: a successor gets a new one). A name freed by an
-    account reset may be taken again only by the same person (``person``: name, e-mail)."""
-    local_part = normalize_login_name(local_part)
+    account reset may be taken again only by the same person (``person``: name, e-mail).
+    Typed with the unit's own prefix (``010300_test03``), it is understood as the part after
+    it; another prefix is explained."""
+    local_part = without_unit_prefix(local_part, unit.code)
+    if typed_with_a_unit_code(local_part):
+        return local_part, [
+            _(
+                "子帳號只要填「_」後面的部分，例如 %(example)s；系統會自動加上貴單位的 "
+                "%(prefix)s（不必輸入校代碼）。"
+            )
+            % {"example": local_part.partition("_")[2], "prefix": f"{unit.code}_"}
+        ]
     try:
         local_part_validator(local_part)
     except ValidationError as error:
@@ -47,22 +57,29 @@ def validate_new_local_part(
     return local_part, []
 
 
+def typed_with_a_unit_code(local_part: str) -> bool:
+    """``010301_test03``: a unit's code, an underscore and a name (units are public)."""
+    code, underscore, rest = local_part.partition("_")
+    return bool(underscore and rest) and Unit.objects.filter(code__iexact=code).exists()
+
+
 def create_pending_account(
     *, unit: Unit, local_part: str, role: str, profile: Profile, actor, request, origin=None
 ):
     """A pending account (no password yet), its event and its account-created mail
     (``origin``: where the request came from, for work done in a task)."""
+    profile = normalize_profile(profile)
     account = Account(
         username=f"{unit.code}_{local_part}",
         unit=unit,
         local_part=local_part,
         role=role,
         state=Account.State.PENDING,
-        full_name=profile.full_name.strip(),
-        office=profile.office.strip(),
-        title=profile.title.strip(),
-        phone=profile.phone.strip(),
-        email=profile.email.strip(),
+        full_name=profile.full_name,
+        office=profile.office,
+        title=profile.title,
+        phone=profile.phone,
+        email=profile.email,
     )
     account.set_unusable_password()
     account.save()
@@ -86,6 +103,7 @@ def create_main_account(*, unit: Unit, local_part: str, profile: Profile, actor=
     Raises ValidationError (with a field → messages dict) when a value breaks the rules or
     the unit already has a main account.
     """
+    profile = normalize_profile(profile)
     errors = validate_profile(profile)
     local_part, problems = validate_new_local_part(unit=unit, local_part=local_part, person=profile)
     if problems:

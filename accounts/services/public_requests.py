@@ -1,4 +1,4 @@
-"""How the public self-service forms hand their work over (獲取驗證信, 忘記密碼, 查詢帳號,
+"""How the public self-service forms hand their work over (補寄驗證信, 忘記密碼, 忘記帳號,
 申請子帳號).
 
 Each form answers the same whether or not the data matched, and does the same work in the

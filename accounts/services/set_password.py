@@ -1,5 +1,5 @@
 """Set-password links (SPEC section 5): the single-use link a new account gets in its
-account-created mail (and again from 獲取驗證信), and storing a new password."""
+account-created mail (and again from 補寄驗證信), and storing a new password."""
 
 from datetime import timedelta
 

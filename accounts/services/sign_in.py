@@ -37,6 +37,8 @@ Kind = SecurityEvent.Kind
 
 # Session keys. The pending sign-in lives in an anonymous session until the code is given.
 TWO_FACTOR_PENDING = "two_factor_pending"
+# When the account signed in before this sign-in (the home page's 上次登入), or None.
+PREVIOUS_SIGN_IN = "previous_sign_in"
 # A required password change waits in the session until it is done.
 PASSWORD_CHANGE_REQUIRED = "password_change_required"
 
@@ -50,6 +52,8 @@ class SignInResult:
     just_locked: bool = False
     # The password was right and the account uses two-factor: the code step comes next.
     needs_code: bool = False
+    # The code step got a right code that was already used: refused, not counted.
+    code_reused: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -106,6 +110,7 @@ def start_session(request, account: Account, password_change_reason: str | None,
     Only the time of authentication moves (the ``auth_time`` stations receive). A new sid
     would leave the stations signed in under the old one, which no ending of this session
     would ever name."""
+    last_sign_in = account.last_login  # login() sets it to now
     previous = request.user if request.user.is_authenticated else None
     if previous is not None and previous.pk != account.pk:
         end_this_session(request, reason="signed_in_again")
@@ -113,6 +118,7 @@ def start_session(request, account: Account, password_change_reason: str | None,
     again = previous is not None and bool(request.session.get(SID))
     login(request, account)  # same account: the session's data stays (Django cycles the key)
     request.session.pop(TWO_FACTOR_PENDING, None)
+    request.session[PREVIOUS_SIGN_IN] = last_sign_in.isoformat() if last_sign_in else None
     now = int(timezone.now().timestamp())
     request.session[LAST_SEEN] = now
     request.session[AUTHENTICATED_AT] = now

@@ -1,6 +1,8 @@
 """The code step of a two-factor sign-in (seed 002): after the password, an authenticator
 code (each accepted once) or a single-use recovery code; wrong codes count toward the same
-3-strike lockout as wrong passwords."""
+3-strike lockout as wrong passwords. A right code that was already used (a second sign-in
+within the same 30 seconds) is refused without counting: the person did nothing wrong but
+be quick, and waits for the app's next code."""
 
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
@@ -10,6 +12,7 @@ from django.utils import timezone
 from accounts import two_factor
 from accounts.lockout import LockState, lock_state, one_password_check_at_a_time
 from accounts.models import Account, RecoveryCode, SecurityEvent, TwoFactorDevice
+from accounts.security_log import record_security_event
 from accounts.services.sign_in import (
     TWO_FACTOR_PENDING,
     SignInResult,
@@ -19,6 +22,10 @@ from accounts.services.sign_in import (
 from mail import messages
 
 Kind = SecurityEvent.Kind
+
+# use_second_factor's answer for a right authenticator code whose 30-second step (or a later
+# one) was already used.
+REUSED = "reused"
 
 
 def pending_two_factor_sign_in(request) -> Account | None:
@@ -56,6 +63,13 @@ def complete_two_factor_sign_in(*, request, account: Account, code: str) -> Sign
             request.axes_locked_out = True
             return record_sign_in_failure(request, username, kind=Kind.SIGN_IN_REFUSED_LOCKED)
         how = use_second_factor(account=account, code=code, request=request)
+        if how == REUSED:
+            record_security_event(
+                kind=Kind.TWO_FACTOR_CODE_REUSED, account=account, actor=None, request=request
+            )
+            return SignInResult(
+                account=None, username=username, lock=lock_state(username), code_reused=True
+            )
         if how is None:
             user_login_failed.send(
                 sender=__name__, credentials={"username": username}, request=request
@@ -70,8 +84,9 @@ def complete_two_factor_sign_in(*, request, account: Account, code: str) -> Sign
 
 
 def use_second_factor(*, account: Account, code: str, request=None) -> str | None:
-    """Spend a code: "totp" or "recovery" when it is good, None otherwise. Conditional
-    updates make each code count once even when two requests race with it."""
+    """Spend a code: "totp" or "recovery" when it is good, REUSED for an authenticator code
+    that is right but of a step already used, None otherwise. Conditional updates make each
+    code count once even when two requests race with it."""
     code = two_factor.normalize_code(code)
     device = account.two_factor_device
     if device is None:
@@ -85,7 +100,7 @@ def use_second_factor(*, account: Account, code: str, request=None) -> str | Non
         spent = TwoFactorDevice.objects.filter(pk=device.pk, last_used_step__lt=step).update(
             last_used_step=step
         )
-        return "totp" if spent else None
+        return "totp" if spent else REUSED
     # Codes stored before migration 0013 are kept wrapped in an HMAC (two_factor).
     hashes = two_factor.stored_recovery_code_hashes(account.pk, code)
     if not hashes:

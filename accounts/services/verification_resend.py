@@ -1,4 +1,4 @@
-"""獲取驗證信 (SPEC /verify/resend/): a pending account whose name, login name and e-mail
+"""補寄驗證信 (SPEC /verify/resend/): a pending account whose name, login name and e-mail
 all match gets a fresh set-password link; the page says the same for a miss."""
 
 from django.db import transaction

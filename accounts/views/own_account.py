@@ -23,7 +23,7 @@ from accounts.services.profile_change import update_profile
 from accounts.services.reauthentication import check_password_again
 from accounts.services.sign_in import PASSWORD_CHANGE_REQUIRED
 from accounts.throttles import key_throttled, render_throttled
-from accounts.validators import dictionary_words, policy_rules
+from accounts.validators import checklist_context
 from portal.http import next_url, posted, render_form
 
 
@@ -59,9 +59,11 @@ def me(request):
 def me_password(request):
     form = ChangePasswordForm(posted(request), account=request.user)
     if request.method == "POST":
-        if key_throttled(request, "password-change", str(request.user.pk)):
-            return render_throttled(request)
         if form.is_valid():
+            # Counted only when well-formed; a mistyped form's current password still goes
+            # through the lockout below.
+            if key_throttled(request, "password-change", str(request.user.pk)):
+                return render_throttled(request)
             try:
                 change_password(
                     account=request.user,
@@ -90,9 +92,8 @@ def me_password(request):
         form,
         required=request.session.get(PASSWORD_CHANGE_REQUIRED),
         max_age_days=settings.PASSWORD_MAX_AGE_DAYS,
-        rules=policy_rules(),
-        user_words=dictionary_words(request.user),
         next=next_url(request),
+        **checklist_context(account=request.user),
     )
 
 
@@ -103,9 +104,10 @@ def me_password(request):
 def me_email(request):
     form = EmailChangeForm(posted(request), account=request.user)
     if request.method == "POST":
-        if key_throttled(request, "email-change", str(request.user.pk)):
-            return render_throttled(request)
         if form.is_valid():
+            # Counted only when well-formed: mistyped addresses use up nothing.
+            if key_throttled(request, "email-change", str(request.user.pk)):
+                return render_throttled(request)
             new_email = form.cleaned_data["new_email"]
             try:
                 request_email_change(

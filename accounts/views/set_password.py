@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.forms import SetPasswordForm
 from accounts.services.set_password import find_set_password_token, set_password_from_link
-from accounts.validators import dictionary_words, policy_rules
+from accounts.validators import checklist_context
 from portal.http import posted
 
 
@@ -43,10 +43,5 @@ def set_password(request, token):
     return render(
         request,
         "accounts/set_password.html",
-        {
-            "form": form,
-            "account": account,
-            "rules": policy_rules(),
-            "user_words": dictionary_words(account),
-        },
+        {"form": form, "account": account, **checklist_context(account=account)},
     )

@@ -16,15 +16,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from accounts.fields import unit_prefix_hint
 from accounts.forms import SignInForm, TwoFactorCodeForm
 from accounts.lockout import lock_state, lockout_name
+from accounts.normalize import has_unit_prefix
 from accounts.services.reauthentication import asked_to_sign_in_again
 from accounts.services.sign_in import SignInResult, sign_in, sign_out
 from accounts.services.two_factor_sign_in import (
     complete_two_factor_sign_in,
     pending_two_factor_sign_in,
 )
-from accounts.throttles import address_throttled, captcha_passed, key_throttled, render_throttled
+from accounts.throttles import address_throttled, key_throttled, render_throttled
 from portal.http import next_url, posted, redirect_keeping_next
 
 
@@ -34,10 +36,16 @@ def prefill(request):
     return {"username": username} if username else {}
 
 
-def _sign_in_page(request, form, error=None, again=False):
+def _sign_in_page(request, form, error=None, again=False, hint=None):
     if again:  # the signed-in account proves again it is there: its name is not typed
         form.fields["username"].widget.attrs["readonly"] = True
-    context = {"form": form, "next": next_url(request), "sign_in_error": error, "again": again}
+    context = {
+        "form": form,
+        "next": next_url(request),
+        "sign_in_error": error,
+        "again": again,
+        "hint": hint,
+    }
     return render(request, "accounts/login.html", context)
 
 
@@ -71,7 +79,7 @@ def _never_set_a_password_hint():
         return _(
             "尚未設定密碼嗎？請使用「註冊會員成功通知」信中的設定密碼連結；找不到信請聯絡貴單位的主帳號負責人。"
         )
-    return _("尚未設定密碼或沒收到驗證信嗎？請使用下方的「獲取驗證信」。")
+    return _("尚未設定密碼或沒收到驗證信嗎？請使用下方的「補寄驗證信」。")
 
 
 @sensitive_post_parameters("password")
@@ -91,11 +99,10 @@ def login_view(request):
     if again:
         data["username"] = request.user.username
     form = SignInForm(data)
-    valid = form.is_valid()
-    if captcha_passed(form) and address_throttled(request, "sign-in"):
-        return render_throttled(request)
-    if not valid:
+    if not form.is_valid():  # a typo (or a wrong captcha) costs none of the allowance
         return _sign_in_page(request, form, again=again)
+    if address_throttled(request, "sign-in"):
+        return render_throttled(request)
     result = sign_in(
         request=request,
         username=form.cleaned_data["username"],
@@ -105,8 +112,10 @@ def login_view(request):
         return redirect_keeping_next(request, "accounts:login-two-factor")
     if result.succeeded:
         return redirect(next_url(request) or "home")
-    form = SignInForm(initial={"username": form.cleaned_data["username"]})
-    return _sign_in_page(request, form, error=failure_message(result), again=again)
+    username = form.cleaned_data["username"]
+    hint = None if has_unit_prefix(username) else unit_prefix_hint(username)
+    form = SignInForm(initial={"username": username})
+    return _sign_in_page(request, form, error=failure_message(result), again=again, hint=hint)
 
 
 def _back_to_sign_in(request, message):
@@ -142,19 +151,29 @@ def login_two_factor(request):
         if result.lock.locked:
             form = SignInForm(initial={"username": account.username})
             return _sign_in_page(request, form, error=_code_lock_message(result))
-        form.add_error(
-            None,
-            _(
-                "驗證碼錯誤，次數達 3 次即鎖定，目前【%(failures)d】。請輸入驗證器 App "
-                "目前顯示的 6 位數字（每個驗證碼只能用一次），或一組復原碼。"
+        if result.code_reused:  # right, but used moments ago: not counted
+            form.add_error(None, _code_reused_message())
+        else:
+            form.add_error(
+                None,
+                _(
+                    "驗證碼錯誤，次數達 3 次即鎖定，目前【%(failures)d】。請輸入驗證器 App "
+                    "目前顯示的 6 位數字（每個驗證碼只能用一次），或一組復原碼。"
+                )
+                % {"failures": result.lock.failures},
             )
-            % {"failures": result.lock.failures},
-        )
         form.data = {}  # an empty box for the next code; the error stays
     # The page's only box; recovery codes have letters, so no digits-only keypad.
     form.fields["code"].widget.attrs.update(autofocus=True, inputmode="text")
     context = {"form": form, "account": account, "next": next_url(request)}
     return render(request, "accounts/login_two_factor.html", context)
+
+
+def _code_reused_message() -> str:
+    return _(
+        "這組驗證碼剛用過，請等下一組：驗證器 App 每 30 秒換一組數字，"
+        "請等數字變了再輸入（這次不算錯誤）。"
+    )
 
 
 def _code_lock_message(result) -> str:

@@ -1,12 +1,15 @@
 """A person's two-factor page (/me/two-factor/): bind an authenticator, see how many
 recovery codes are left, regenerate them or unbind; and the page that shows new codes once."""
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -40,8 +43,31 @@ def me_two_factor_codes(request):
     shown = request.session.pop(RECOVERY_CODES_TO_SHOW, None)
     if shown is None:
         return redirect("accounts:me-two-factor")
-    context = {**shown, "next": next_url(request), "now": timezone.now()}
+    now = timezone.now()
+    context = {
+        **shown,
+        "next": next_url(request),
+        "now": now,
+        "download": codes_file(request.user, shown["codes"], now),
+        "download_name": f"recovery-codes-{request.user.username}.txt",
+    }
     return render(request, "accounts/two_factor_recovery_codes.html", context)
+
+
+def codes_file(account, codes, made_at) -> str:
+    """The codes as a text file the page offers for download (a data: address: the codes are
+    shown once and kept nowhere, so there is nothing to fetch later)."""
+    lines = [
+        _("資料填報整合平臺：雙因子認證復原碼"),
+        _("帳號：%(username)s") % {"username": account.username},
+        _("產生時間：%(when)s")
+        % {"when": date_format(timezone.localtime(made_at), "DATETIME_FORMAT")},
+        "",
+        *(f"{number}. {code}" for number, code in enumerate(codes, start=1)),
+        "",
+        _("每組復原碼只能使用一次，可在手機不在身邊時代替驗證碼登入。請保存在手機以外的安全地方。"),
+    ]
+    return "data:text/plain;charset=utf-8," + quote("\r\n".join(lines) + "\r\n")
 
 
 @sensitive_post_parameters("code", "password")

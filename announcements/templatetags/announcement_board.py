@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import Urlizer
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -61,10 +62,12 @@ def home_board(context):
 @register.filter
 def board_time(value):
     """ "2020年12月18日 上午 00:01:00": the board's time, in Taipei, as seed 000 shows it
-    (a 12-hour clock that starts at 00)."""
+    (a 12-hour clock that starts at 00); in English, the English way (18 Dec 2020, 00:01)."""
     if not value:
         return ""
     local = timezone.localtime(value)
+    if not get_language().startswith("zh"):
+        return date_format(local, "DATETIME_FORMAT")
     return _("%(year)s年%(month)s月%(day)s日 %(period)s %(hour)s:%(minute)s:%(second)s") % {
         "year": f"{local.year:04d}",
         "month": f"{local.month:02d}",

@@ -1,6 +1,10 @@
 """Main-account applications (申請主帳號, /apply/): a guest applies; helpdesk approves (the
-unit's main account is created with its set-password mail) or rejects in the admin."""
+unit's main account is created with its set-password mail) or rejects in the admin. A unit
+has one pending application at a time; one that looks wrong is flagged for helpdesk."""
 
+import re
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
@@ -9,27 +13,70 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import SecurityEvent
 from accounts.normalize import normalize_login_name
-from accounts.profile import Profile
+from accounts.profile import Profile, normalize_profile
 from accounts.security_log import record_security_event
 from accounts.services.new_accounts import create_main_account
 from mail import messages
 from schools.models import MainAccountApplication, Unit
 
+# What a school's name has in it (an agency's does not).
+SCHOOL_NAME = re.compile(
+    r"學校|中學|高中|高職|國中|國小|小學|大學|學院|高級中等|附中|高工|高商|高農|家商|工商|"
+    r"實驗教育|school",
+    re.IGNORECASE,
+)
+
+
+def pending_application(unit: Unit) -> MainAccountApplication | None:
+    return MainAccountApplication.objects.filter(
+        unit=unit, status=MainAccountApplication.Status.PENDING
+    ).first()
+
+
+def already_applied_message(pending: MainAccountApplication) -> str:
+    return _(
+        "這個單位已於 %(date)s 送出主帳號申請，系統客服審核中，請勿重複申請；"
+        "需要更正資料請致電系統客服 %(phone)s。"
+    ) % {
+        "date": timezone.localtime(pending.created_at).strftime("%Y-%m-%d"),
+        "phone": settings.HELPDESK_PHONE,
+    }
+
+
+def needs_attention(unit: Unit, unit_name: str) -> str:
+    """Why helpdesk should look twice, or "": an agency's code applied for with a school's
+    name is most likely a school that typed the wrong code."""
+    if unit.is_admin_side and SCHOOL_NAME.search(unit_name):
+        return _(
+            "管理端單位 %(code)s（%(name)s）卻填了學校的名稱「%(typed)s」：可能填錯校代碼，"
+            "請與申請人確認。"
+        ) % {"code": unit.code, "name": unit.name, "typed": unit_name}
+    return ""
+
 
 def submit_application(
     *, unit: Unit, unit_name: str, local_part: str, profile: Profile, request=None
 ) -> MainAccountApplication:
-    """A guest asks for the unit's main account; helpdesk decides in the admin."""
+    """A guest asks for the unit's main account; helpdesk decides in the admin. Refused when
+    the unit already has a pending application (the unit's row is locked, so two at once
+    cannot both pass)."""
+    profile = normalize_profile(profile)
+    unit_name = " ".join(unit_name.split())
     with transaction.atomic():
+        Unit.objects.select_for_update().filter(pk=unit.pk).first()
+        pending = pending_application(unit)
+        if pending is not None:
+            raise ValidationError({"code": [already_applied_message(pending)]})
         application = MainAccountApplication.objects.create(
             unit=unit,
-            unit_name=unit_name.strip(),
+            unit_name=unit_name,
             local_part=normalize_login_name(local_part),
-            full_name=profile.full_name.strip(),
-            title=profile.title.strip(),
-            office=profile.office.strip(),
-            phone=profile.phone.strip(),
-            email=profile.email.strip(),
+            full_name=profile.full_name,
+            title=profile.title,
+            office=profile.office,
+            phone=profile.phone,
+            email=profile.email,
+            needs_attention=needs_attention(unit, unit_name),
         )
         record_security_event(
             kind=SecurityEvent.Kind.APPLICATION_SUBMITTED,
@@ -37,7 +84,8 @@ def submit_application(
             username=application.username,
             actor=None,
             request=request,
-            detail={"application": application.pk},
+            detail={"application": application.pk}
+            | ({"needs_attention": True} if application.needs_attention else {}),
         )
         messages.application_received(application=application)
     return application

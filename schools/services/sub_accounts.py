@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, SecurityEvent
-from accounts.profile import Profile, validate_profile
+from accounts.profile import Profile, normalize_profile, validate_profile
 from accounts.security_log import security_event
 from accounts.services.new_accounts import create_pending_account, validate_new_local_part
 from schools.models import Unit
@@ -33,6 +33,7 @@ def create_sub_account(
     against the unit in bulk; the database's unique constraint still guards the name.
     ``origin``: where the request came from, for work done in a task (the CSV import).
     """
+    profile = normalize_profile(profile)
     if not checked:
         local_part, problems = validate_new_local_part(
             unit=unit, local_part=local_part, person=profile

@@ -16,6 +16,21 @@ from schools.models import Unit
 Kind = SecurityEvent.Kind
 
 
+def transfer_candidates(holder: Account):
+    """Who may take the main role over: the unit's active sub-accounts (not staff), by name."""
+    return (
+        Account.objects.filter(
+            unit_id=holder.unit_id,
+            role=Account.Role.SUB,
+            state=Account.State.ACTIVE,
+            is_staff=False,
+            is_superuser=False,
+        )
+        .exclude(pk=holder.pk)
+        .order_by("username")
+    )
+
+
 def transfer_main_role(
     *, holder: Account, successor_username: str, password: str, request
 ) -> Account:

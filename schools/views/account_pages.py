@@ -115,6 +115,7 @@ def _manage_action(request, account, action, form) -> str | None:
         return _("編報站權限已更新。")
     update_profile(
         account=account,
+        actor=actor,
         request=request,
         **{field: form.cleaned_data[field] for field in ("full_name", "office", "title", "phone")},
     )

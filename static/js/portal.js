@@ -24,10 +24,23 @@
   }
 
   // "更換驗證碼": ask simple-captcha for a new challenge without reloading the form.
+  // After its time the picture no longer counts: say so before the person sends the form.
   function setUpCaptcha(box) {
     setUpCaptchaAudio(box);
     var button = box.querySelector("[data-captcha-refresh]");
     if (!button) return;
+    var expired = box.querySelector("[data-captcha-expired]");
+    var timeout = parseInt(box.getAttribute("data-captcha-timeout"), 10);
+    var timer = null;
+    function startClock() {
+      if (!expired || !timeout) return;
+      expired.textContent = "";
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () {
+        expired.textContent = expired.getAttribute("data-text");
+      }, timeout * 1000);
+    }
+    startClock();
     button.addEventListener("click", function () {
       var request = new XMLHttpRequest();
       request.open("GET", button.getAttribute("data-captcha-refresh"));
@@ -45,6 +58,7 @@
         var text = box.querySelector("input[type=text]");
         text.value = "";
         text.focus();
+        startClock();
       };
       request.send();
     });
@@ -57,34 +71,62 @@
     box.addEventListener("change", function () { input.type = box.checked ? "text" : "password"; });
   }
 
-  // 弱 / 中 / 強: zxcvbn (the same scorer the server uses) loaded only on password pages.
-  function setUpStrengthMeter(meter) {
-    var input = document.getElementById(meter.getAttribute("data-strength-for"));
-    var text = meter.querySelector(".strength__text");
+  // A login name without the school code in front: said as soon as the box is left (decided
+  // from what was typed alone; the server says it again after a failed sign-in).
+  function setUpPrefixHint(hint) {
+    var input = document.getElementById(hint.getAttribute("data-prefix-hint-for"));
     if (!input) return;
-    var script = document.createElement("script");
-    script.src = meter.getAttribute("data-zxcvbn-src");
-    script.async = true;
-    document.head.appendChild(script);
-    function words() {
-      return Array.prototype.map.call(document.querySelectorAll("[data-user-word]"), function (el) {
-        return el.getAttribute("data-user-word");
-      });
+    function check() {
+      var typed = input.value.normalize("NFKC").trim();
+      hint.hidden = !typed || typed.indexOf("_") >= 0;
     }
-    function update() {
-      var value = input.value;
-      var level = 0;
-      if (value && window.zxcvbn) {
-        var score = window.zxcvbn(value.slice(0, 128), words()).score;
-        level = score >= 4 && value.length >= 12 ? 3 : score >= 3 ? 2 : 1;
-      } else if (value) {
-        level = 1;
+    input.addEventListener("blur", check);
+    input.addEventListener("input", function () { if (!hint.hidden) check(); });
+  }
+
+  // Seed 002's 剩餘時間 beside a code: counts down from the seconds the server gave (not the
+  // browser's clock); without JavaScript the page says until what time the code is good.
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+
+  function setUpCountdown(box) {
+    var left = parseInt(box.getAttribute("data-countdown"), 10);
+    var clock = box.querySelector("[data-countdown-clock]");
+    var shown = box.querySelector("[data-countdown-left]");
+    var text = box.querySelector("[data-countdown-text]");
+    if (!clock || !shown || !(left > 0)) return;
+    var ends = Date.now() + left * 1000;
+    clock.hidden = false;
+    if (text) text.hidden = true;
+    function tick() {
+      var seconds = Math.max(0, Math.round((ends - Date.now()) / 1000));
+      shown.textContent = two(Math.floor(seconds / 60)) + ":" + two(seconds % 60);
+      if (seconds > 0) { window.setTimeout(tick, 1000); return; }
+      box.textContent = box.getAttribute("data-countdown-done");
+      box.classList.add("countdown--done");
+    }
+    tick();
+  }
+
+  // A button that may be pressed again only after a wait (重寄驗證信, at most once a minute).
+  function setUpWait(button) {
+    var left = parseInt(button.getAttribute("data-wait"), 10);
+    if (!(left > 0)) return;
+    var label = button.textContent;
+    var note = button.parentNode.querySelector("[data-wait-note]");
+    var ends = Date.now() + left * 1000;
+    if (note) note.hidden = true;
+    button.disabled = true;
+    function tick() {
+      var seconds = Math.max(0, Math.ceil((ends - Date.now()) / 1000));
+      if (seconds > 0) {
+        button.textContent = button.getAttribute("data-wait-label").replace("%(seconds)s", seconds);
+        window.setTimeout(tick, 1000);
+        return;
       }
-      meter.setAttribute("data-level", String(level));
-      text.textContent = level === 0 ? "—" : text.getAttribute(["", "data-weak", "data-medium", "data-strong"][level]);
+      button.textContent = label;
+      button.disabled = false;
     }
-    input.addEventListener("input", update);
-    script.addEventListener("load", update);
+    tick();
   }
 
   function focusErrors() {
@@ -182,8 +224,10 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-progress-url]"), setUpImportProgress);
     Array.prototype.forEach.call(document.querySelectorAll("[data-captcha]"), setUpCaptcha);
     Array.prototype.forEach.call(document.querySelectorAll("[data-show-password]"), setUpShowPassword);
-    Array.prototype.forEach.call(document.querySelectorAll("[data-strength-for]"), setUpStrengthMeter);
     Array.prototype.forEach.call(document.querySelectorAll("[data-confirm]"), setUpConfirm);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-prefix-hint-for]"), setUpPrefixHint);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-countdown]"), setUpCountdown);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-wait]"), setUpWait);
     Array.prototype.forEach.call(document.querySelectorAll("[data-copy-link]"), setUpCopyLink);
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
       button.addEventListener("click", function () { window.print(); });

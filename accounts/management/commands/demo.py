@@ -1,7 +1,11 @@
 """Demo data for a first run: two units, a pending main account with a set-password link,
-active accounts with known passwords, and a helpdesk member. Safe to run again."""
+active accounts with known passwords, and a helpdesk member. Safe to run again: what exists
+is left as the person left it (a changed password, a transfer, a disabled account), and what
+it prints is read back from the database, so it stays true on the next run."""
 
+import logging
 import re
+from contextlib import contextmanager
 from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -19,9 +23,10 @@ from accounts.profile import Profile
 from accounts.services.new_accounts import create_main_account
 from accounts.services.set_password import issue_set_password_link
 from mail import messages
-from schools.models import Unit
+from mail.backends import files_only
+from schools.models import AccountReview, MainAccountApplication, Unit
 from stations.demo_station import ensure_demo_station
-from stations.models import Station
+from stations.models import Station, StationGrant
 from stations.services import grant_station
 
 DEMO_PASSWORD = "Demo-Portal-2026!tw"
@@ -38,7 +43,7 @@ class Command(BaseCommand):
     help = "Load the demo data set (idempotent) and print how to sign in."
 
     def handle(self, *args, **options):
-        with transaction.atomic():
+        with files_only(), quiet_loggers(), transaction.atomic():
             units = {}
             for code, name, side in UNITS:
                 units[code], _ = Unit.objects.update_or_create(
@@ -103,9 +108,11 @@ class Command(BaseCommand):
         return account
 
     def _outdated(self, unit):
-        """A teacher whose password predates the policy: sign-in asks for a new one first."""
+        """A teacher whose password predates the policy: sign-in asks for a new one first
+        (set when the account is made; a password the person changed since is kept)."""
+        new = not Account.objects.filter(username=f"{unit.code}_teacher02").exists()
         account = self._active(unit, "teacher02", "黃淑芬", Account.Role.SUB, "學務處", "生教組長")
-        if not account.check_password(OUTDATED_PASSWORD):
+        if new:
             account.set_password(OUTDATED_PASSWORD)
             account.save()
         return account
@@ -123,6 +130,8 @@ class Command(BaseCommand):
                 "entry_url": "https://example.edu.tw/statistics/",
             },
         )
+        if StationGrant.objects.filter(station=demo).exists():
+            return  # granted on the first run; the holder's changes since are kept
         principal, teacher, _reviewer = active
         for account in (principal, teacher, outdated):
             grant_station(account=account, station=demo, actor=None)
@@ -130,8 +139,6 @@ class Command(BaseCommand):
 
     def _application(self, unit):
         """A school without a main account that has applied: helpdesk approves it in /admin/."""
-        from schools.models import MainAccountApplication
-
         if not MainAccountApplication.objects.filter(unit=unit).exists():
             MainAccountApplication.objects.create(
                 unit=unit,
@@ -284,30 +291,22 @@ class Command(BaseCommand):
         return account
 
     def _print(self, main, active, helpdesk, outdated):
+        """The table of accounts first, each as it is now in the database (a second run
+        after the person changed passwords, roles or states tells the truth), then what to
+        try. Mail is not printed here: it is kept under var/mail/."""
         out = self.stdout.write
         out("")
         out(self.style.SUCCESS(f"Demo data ready. Sign in at {settings.PORTAL_BASE_URL}/"))
-        out(f"  Every demo password: {DEMO_PASSWORD}")
-        for account in active:
-            role = account.get_role_display()
-            out(f"  {account.username:<22} {account.full_name}  ({account.unit.name}, {role})")
-        out(f"  {helpdesk.username:<22} {helpdesk.full_name}  (Helpdesk, /admin/)")
-        out(f"  {'admin':<22} 系統管理員  (superuser, /admin/: units, stations, announcements)")
-        name = f"{outdated.username:<22} {outdated.full_name}"
-        out(f"  {name}  password {OUTDATED_PASSWORD}: too weak for today's policy,")
-        out("                         so sign-in asks for a new one first")
-        out(f"  {helpdesk.username}, admin and moe001_reviewer bind two-factor at first sign-in:")
-        out("  scan the QR code with an authenticator app, or without a phone run")
-        out('  make totp SECRET="<the secret on the page>" for the current code.')
-        out("  Forgot password, resend and account lookup mails land in var/mail/ as well.")
-        if settings.DEMO_STATION_ENABLED:
-            out("  Signed in as 010301_teacher01, click the 示範編報站 tile to try single sign-on.")
-        out("  010301_principal manages 010301's sub-accounts at /manage/accounts/.")
-        out("  helpdesk can approve 010302's main-account application in /admin/.")
-        out("  010301_principal has a sub-account request to decide at /manage/requests/ and")
-        out("  the yearly account review open at /manage/review/; the manuals are at /manuals/.")
+        out(f"  Every demo password, unless you changed it since: {DEMO_PASSWORD}")
+        rows = [*(Account.objects.get(pk=a.pk) for a in (*active, outdated, helpdesk))]
+        rows.append(Account.objects.get(username="admin"))
+        for account in rows:
+            out(f"  {account.username:<22} {account.full_name:<6} {self._who(account)}")
+            for note in self._notes(account):
+                out(f"  {'':<22} {note}")
+        main = Account.objects.get(pk=main.pk)
+        out("")
         if main.state == Account.State.PENDING:
-            out("")
             out(f"  Pending main account {main.username} ({main.full_name}) has no password yet.")
             found = _newest_mail_for(main)
             if found:
@@ -316,7 +315,80 @@ class Command(BaseCommand):
                 out(f"  Set its password here:    {link}")
             else:
                 out("  Its account-created mail went to your SMTP server (EMAIL_URL).")
+        else:
+            out(
+                f"  {main.username} ({main.full_name}) is {main.get_state_display()}: "
+                "its password is the one you set."
+            )
         out("")
+        out("  Admin-side accounts and staff (moe001_reviewer, helpdesk, admin) bind two-factor")
+        out("  at their first sign-in: scan the QR code with an authenticator app, or without a")
+        out('  phone run make totp SECRET="<the secret on the page>" for the current code.')
+        holder = Account.objects.filter(unit__code="010301", role=Account.Role.MAIN).first()
+        if holder is not None:
+            out(f"  {holder.username} manages 010301's sub-accounts at /manage/accounts/.")
+        if (
+            settings.DEMO_STATION_ENABLED
+            and StationGrant.objects.filter(
+                account__username="010301_teacher01", station__slug="demo"
+            ).exists()
+        ):
+            out("  Signed in as 010301_teacher01, click the 示範編報站 tile to try single sign-on.")
+        if MainAccountApplication.objects.filter(
+            unit__code="010302", status=MainAccountApplication.Status.PENDING
+        ).exists():
+            out("  helpdesk can approve 010302's main-account application in /admin/.")
+        pending = holder is not None and holder.unit.sub_account_requests.filter(status="pending")
+        if pending and pending.exists():
+            out(f"  {holder.username} has a sub-account request to decide at /manage/requests/.")
+        if (
+            holder is not None
+            and AccountReview.objects.filter(side=holder.unit.side, closed_at=None).exists()
+        ):
+            out(f"  {holder.username} has the yearly account review open at /manage/review/.")
+        out("  The manuals (announcements with a PDF) are at /manuals/.")
+        out(
+            f"  Every mail (set-password links, reset codes) is kept in {settings.EMAIL_FILE_PATH}/"
+        )
+        out("")
+
+    def _who(self, account) -> str:
+        if account.is_superuser:
+            return "(superuser, /admin/: units, stations, announcements)"
+        if account.is_staff:
+            return "(Helpdesk, /admin/)"
+        return f"({account.unit.name}, {account.get_role_display()})"
+
+    def _notes(self, account) -> list[str]:
+        """What is true of this account now and differs from the demo as first loaded."""
+        notes = []
+        if account.state != Account.State.ACTIVE:
+            notes.append(f"state: {account.get_state_display()} (changed since the demo set it)")
+        if account.check_password(OUTDATED_PASSWORD):
+            notes.append(
+                f"password {OUTDATED_PASSWORD}: too weak for today's policy, so sign-in asks "
+                "for a new one first"
+            )
+        elif not account.check_password(DEMO_PASSWORD):
+            notes.append("password: the one you set (no longer the demo password)")
+        if account.two_factor_device is not None:
+            notes.append("two-factor bound: sign-in asks for the authenticator's code")
+        return notes
+
+
+@contextmanager
+def quiet_loggers():
+    """The table comes first: no line per task the demo's mail ran through (Celery runs
+    them in this process on the embedded default), nor the broker's default host."""
+    names = ("celery.app.trace", "kombu.connection")
+    levels = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def _newest_mail_for(account):
