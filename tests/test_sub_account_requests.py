@@ -189,7 +189,11 @@ def test_a_local_part_typed_with_the_prefix_is_understood_and_another_underscore
 
 
 def test_a_wrong_captcha_stores_nothing(client, holder):
-    response = client.post("/apply/sub-account/", {**ASK, "captcha_0": "x", "captcha_1": "1"})
+    from captcha.models import CaptchaStore
+
+    key = CaptchaStore.generate_key()
+    wrong = "1" if CaptchaStore.objects.get(hashkey=key).response != "1" else "2"
+    response = client.post("/apply/sub-account/", {**ASK, "captcha_0": key, "captcha_1": wrong})
     assert response.status_code == 200 and "驗證碼不正確" in response.content.decode()
     assert not SubAccountRequest.objects.exists() and not mail.outbox
 
